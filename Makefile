@@ -1,0 +1,46 @@
+# The course's commands. `make lab` opens the course, `make test` runs the fast suite (CI calls it).
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+NB      ?=
+HOMEWORK_DIR ?= homework
+JUPYTER_TIMEOUT ?= 1800
+
+.PHONY: help setup lab test test-unit figures homework grade bench clean
+
+help:
+	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
+	@echo "make test      set up, then the fast suite: unit tests + every notebook (COURSE_FAST=1)"
+	@echo "make figures   run every notebook in full mode in place (refreshes figures/ and outputs)"
+	@echo "make homework  write student versions to \$$HOMEWORK_DIR (default homework/)"
+	@echo "make grade NB=path/to/submission.ipynb   grade one submitted notebook"
+	@echo "make bench     measure speed and quality numbers (benchmarks/results.json)"
+
+# Reinstalls only when pyproject.toml changes; a second `make test` goes straight to the tests.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: $(STAMP)
+	COURSE_FAST=1 $(PY) -m pytest --nbval-lax -q tests notebooks
+
+test-unit: $(STAMP)
+	COURSE_FAST=1 $(PY) -m pytest -q tests
+
+figures: $(STAMP)
+	for nb in $(if $(NB),$(NB),notebooks/[0-9]*.ipynb); do \
+	  echo "== $$nb"; \
+	  $(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+	    --ExecutePreprocessor.timeout=$(JUPYTER_TIMEOUT) "$$nb" || exit 1; \
+	done
+
+clean:
+	rm -rf .cache homework build .pytest_cache

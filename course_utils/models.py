@@ -1,0 +1,185 @@
+"""The course's networks. Every decoder returns *logits*; ``torch.sigmoid`` turns them into pixels.
+
+Why logits: the Bernoulli (BCE) likelihood is computed stably from logits
+(``binary_cross_entropy_with_logits``), while a decoder that ends in ``Sigmoid`` followed by
+``BCELoss`` saturates and gets clamped at log(0) = -100 (see notebook 03).
+
+Shapes: images are ``(B, 1, 28, 28)`` in [0, 1]; latent codes are ``(B, latent_dim)``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+IMAGE_SHAPE = (1, 28, 28)
+IMAGE_PIXELS = 28 * 28
+
+
+def _check_dim(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+    return value
+
+
+def _check_images(x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected an image tensor, got {type(x).__name__}")
+    if x.dim() not in (2, 4) or x[0].numel() != IMAGE_PIXELS:
+        raise ValueError(f"images must have shape (B, 1, 28, 28) or (B, 784), got {tuple(x.shape)}")
+
+
+def _check_codes(z: torch.Tensor, latent_dim: int) -> None:
+    if not isinstance(z, torch.Tensor):
+        raise TypeError(f"expected a latent tensor, got {type(z).__name__}")
+    if z.dim() != 2 or z.shape[1] != latent_dim:
+        raise ValueError(f"latent codes must have shape (B, {latent_dim}), got {tuple(z.shape)}")
+
+
+def mlp(sizes: list[int], final_activation: nn.Module | None = None) -> nn.Sequential:
+    """Linear layers of the given widths with ReLU between them (none after the last one)."""
+    layers: list[nn.Module] = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    if final_activation is not None:
+        layers.append(final_activation)
+    return nn.Sequential(*layers)
+
+
+class Autoencoder(nn.Module):
+    """Deterministic MLP autoencoder: 784 -> hidden -> latent_dim -> hidden -> 784.
+
+    ``encode``: ``(B, 1, 28, 28)`` -> ``(B, latent_dim)``.
+    ``decode_logits``: ``(B, latent_dim)`` -> ``(B, 1, 28, 28)`` logits; ``decode`` applies the sigmoid.
+    ``forward``: images -> reconstruction logits ``(B, 1, 28, 28)``.
+    """
+
+    def __init__(self, latent_dim: int = 2, hidden: tuple[int, ...] = (512, 256)):
+        super().__init__()
+        self.latent_dim = _check_dim("latent_dim", latent_dim)
+        hidden = tuple(_check_dim("hidden", h) for h in hidden)
+        self.encoder = mlp([IMAGE_PIXELS, *hidden, latent_dim])
+        self.decoder = mlp([latent_dim, *reversed(hidden), IMAGE_PIXELS])
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        _check_images(x)
+        return self.encoder(x.reshape(len(x), -1))
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        _check_codes(z, self.latent_dim)
+        return self.decoder(z).view(-1, *IMAGE_SHAPE)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode_logits(self.encode(x))
+
+
+class VAE(nn.Module):
+    """Base class of the VAEs: a Gaussian encoder q(z|x) and a decoder p(x|z).
+
+    Subclasses define ``encoder_body`` (images -> features), ``to_mu``/``to_logvar`` heads and
+    ``decode_logits``. The heads are plain linear layers: mu and log sigma² may take any real value.
+    """
+
+    latent_dim: int
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images ``(B, 1, 28, 28)`` -> ``(mu, logvar)``, each ``(B, latent_dim)``."""
+        _check_images(x)
+        h = self.encoder_body(x.reshape(len(x), *IMAGE_SHAPE))
+        return self.to_mu(h), self.to_logvar(h)
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """z = mu + sigma * eps with eps ~ N(0, I): a sample that gradients can flow through."""
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent codes ``(B, latent_dim)`` -> pixel means ``(B, 1, 28, 28)`` in (0, 1)."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Images -> ``(logits (B, 1, 28, 28), mu (B, D), logvar (B, D))`` with one sampled z."""
+        mu, logvar = self.encode(x)
+        return self.decode_logits(self.reparameterize(mu, logvar)), mu, logvar
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode ``n`` draws from the prior N(0, I): pixel means ``(n, 1, 28, 28)``."""
+        _check_dim("n", n)
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        return self.decode(z)
+
+
+class MLPVAE(VAE):
+    """The classic MLP VAE (Kingma & Welling): 784 -> 400 -> (mu, logvar) of size 20; 20 -> 400 -> 784."""
+
+    def __init__(self, latent_dim: int = 20, hidden: int = 400):
+        super().__init__()
+        self.latent_dim = _check_dim("latent_dim", latent_dim)
+        _check_dim("hidden", hidden)
+        self.encoder_body = nn.Sequential(nn.Flatten(), nn.Linear(IMAGE_PIXELS, hidden), nn.ReLU())
+        self.to_mu = nn.Linear(hidden, latent_dim)
+        self.to_logvar = nn.Linear(hidden, latent_dim)
+        self.decoder = mlp([latent_dim, hidden, IMAGE_PIXELS])
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        _check_codes(z, self.latent_dim)
+        return self.decoder(z).view(-1, *IMAGE_SHAPE)
+
+
+class ConvVAE(VAE):
+    """A small convolutional VAE: two stride-2 convolutions down (28 -> 14 -> 7), two transposed up."""
+
+    def __init__(self, latent_dim: int = 20, channels: int = 32):
+        super().__init__()
+        self.latent_dim = _check_dim("latent_dim", latent_dim)
+        c = _check_dim("channels", channels)
+        self.encoder_body = nn.Sequential(
+            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.ReLU(),          # (B, c, 14, 14)
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.ReLU(),      # (B, 2c, 7, 7)
+            nn.Flatten(), nn.Linear(2 * c * 49, 256), nn.ReLU(),
+        )
+        self.to_mu = nn.Linear(256, latent_dim)
+        self.to_logvar = nn.Linear(256, latent_dim)
+        self.decoder_in = nn.Sequential(nn.Linear(latent_dim, 256), nn.ReLU(), nn.Linear(256, 2 * c * 49), nn.ReLU())
+        self.decoder_conv = nn.Sequential(
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.ReLU(),  # (B, c, 14, 14)
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),                 # (B, 1, 28, 28)
+        )
+        self._c = c
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        _check_codes(z, self.latent_dim)
+        return self.decoder_conv(self.decoder_in(z).view(-1, 2 * self._c, 7, 7))
+
+
+class MNISTClassifier(nn.Module):
+    """A small CNN digit classifier used as a *measuring instrument* (sample quality, Fréchet distance).
+
+    ``forward``: ``(B, 1, 28, 28)`` in [0, 1] -> class logits ``(B, 10)``.
+    ``features``: the 128-d penultimate activations ``(B, 128)`` used by the Fréchet distance.
+    """
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # (B, 32, 14, 14)
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 64, 7, 7)
+            nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 49, 128), nn.ReLU(),
+        )
+        self.head = nn.Sequential(nn.Dropout(0.25), nn.Linear(128, num_classes))
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        _check_images(x)
+        return self.body(x.reshape(len(x), *IMAGE_SHAPE))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))

@@ -1,0 +1,126 @@
+"""Figures the notebooks share: image grids, loss curves, latent scatter, and ``save_figure``."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from . import config
+
+
+def make_grid(images: torch.Tensor, nrow: int = 8, pad: int = 1, pad_value: float = 1.0) -> np.ndarray:
+    """Tile ``(B, 1, H, W)`` (or ``(B, H, W)``) images into one ``(rows*(H+pad)-pad, nrow*(W+pad)-pad)`` array."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"images must be a tensor, got {type(images).__name__}")
+    if images.dim() == 4:
+        if images.shape[1] != 1:
+            raise ValueError(f"images must have one channel, got shape {tuple(images.shape)}")
+        images = images[:, 0]
+    if images.dim() != 3 or len(images) == 0:
+        raise ValueError(f"images must have shape (B, 1, H, W) or (B, H, W) with B >= 1, got {tuple(images.shape)}")
+    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
+        raise ValueError(f"nrow must be an int >= 1, got {nrow!r}")
+    imgs = images.detach().float().cpu().numpy()
+    b, h, w = imgs.shape
+    ncol = min(nrow, b)
+    rows = -(-b // ncol)
+    grid = np.full((rows * (h + pad) - pad, ncol * (w + pad) - pad), pad_value, dtype=np.float32)
+    for i, img in enumerate(imgs):
+        r, c = divmod(i, ncol)
+        grid[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = img
+    return grid
+
+
+def show_grid(
+    images: torch.Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None,
+    vmin: float = 0.0, vmax: float = 1.0,
+) -> plt.Axes:
+    """Draw a grid of grey-scale images (``(B, 1, H, W)``, values in [vmin, vmax]) on ``ax``."""
+    if ax is None:
+        cols = min(nrow, len(images))
+        rows = -(-len(images) // cols)
+        _, ax = plt.subplots(figsize=(max(2.0, 0.6 * cols), max(1.2, 0.6 * rows + 0.4)))
+    ax.imshow(make_grid(images, nrow), cmap="gray", vmin=vmin, vmax=vmax)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def compare_rows(rows: Mapping[str, torch.Tensor], nrow: int = 10, scale: float = 0.6) -> plt.Figure:
+    """One labelled grid row per entry: ``{"input": x, "reconstruction": x_hat}``, each ``(B, 1, H, W)``."""
+    fig, axes = plt.subplots(len(rows), 1, figsize=(scale * nrow, scale * 1.25 * len(rows) + 0.3), squeeze=False)
+    for ax, (label, imgs) in zip(axes[:, 0], rows.items()):
+        show_grid(imgs[:nrow], nrow=nrow, ax=ax)
+        ax.set_title(label, fontsize=10, loc="left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(
+    history: Mapping[str, Sequence[float]], keys: Sequence[str] | None = None,
+    ax: plt.Axes | None = None, title: str | None = None, logy: bool = False,
+) -> plt.Axes:
+    """Per-epoch curves of ``history`` (as returned by ``fit``); ``keys`` picks which (default all)."""
+    keys = list(keys) if keys is not None else list(history)
+    missing = [k for k in keys if k not in history]
+    if missing:
+        raise ValueError(f"history has no key(s) {missing}; it has {sorted(history)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    for key in keys:
+        values = history[key]
+        ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) < 30 else None, ms=3, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    if logy:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title)
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def latent_scatter(
+    z: torch.Tensor, labels: torch.Tensor, ax: plt.Axes | None = None, title: str | None = None,
+    class_names: Sequence[str] | None = None, s: float = 4.0,
+) -> plt.Axes:
+    """Scatter 2-D codes ``z`` ``(N, 2)`` coloured by integer ``labels`` ``(N,)`` with a legend."""
+    if z.dim() != 2 or z.shape[1] != 2:
+        raise ValueError(f"z must have shape (N, 2), got {tuple(z.shape)}")
+    if len(labels) != len(z):
+        raise ValueError(f"labels must have length {len(z)}, got {len(labels)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    z, labels = z.detach().cpu().numpy(), labels.detach().cpu().numpy()
+    cmap = plt.get_cmap("tab10")
+    for c in np.unique(labels):
+        pts = z[labels == c]
+        name = class_names[c] if class_names is not None else str(c)
+        ax.scatter(pts[:, 0], pts[:, 1], s=s, color=cmap(int(c) % 10), label=name, alpha=0.7)
+    ax.legend(markerscale=3, fontsize=8, loc="best", ncol=2)
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def save_figure(name: str, fig: plt.Figure | None = None, dpi: int = 110) -> Path:
+    """Save ``fig`` (default: the current figure) as ``NAME.png`` in ``config.figures_dir()``.
+
+    Full mode writes ``figures/NAME.png`` in the repository (the README shows these); fast mode writes
+    to a temporary folder, so CI never touches tracked files. Returns the path written.
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
+        raise ValueError(f"name must be letters, digits, '-' or '_' (no extension), got {name!r}")
+    fig = fig or plt.gcf()
+    path = config.figures_dir() / f"{name}.png"
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
