@@ -42,5 +42,16 @@ figures: $(STAMP)
 	    --ExecutePreprocessor.timeout=$(JUPYTER_TIMEOUT) "$$nb" || exit 1; \
 	done
 
+homework: $(STAMP)
+	$(PY) -m course_utils.homework generate --out $(HOMEWORK_DIR)
+
+grade: $(STAMP)
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/submission.ipynb"; exit 2; }
+	$(PY) -m course_utils.homework grade "$(NB)"
+
 clean:
 	rm -rf .cache homework build .pytest_cache
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+	$(PY) benchmarks/readme_table.py

@@ -8,6 +8,7 @@ This is the only module that reads the environment:
 * ``COURSE_CACHE``   — folder for trained-model checkpoints (default: ``.cache/`` at the
   repository root in full mode, a throw-away temporary folder in fast mode).
 * ``COURSE_DEVICE``  — force a device (``cpu``, ``cuda``, ``mps``) instead of the automatic pick.
+* ``COURSE_RESULTS`` — a JSON-lines file that ``results.record_result`` appends to (set by ``make bench``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def figures_dir() -> Path:
     path = _fast_tmp() / "figures" if FAST else REPO_ROOT / "figures"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def results_path() -> Path | None:
+    """The JSON-lines file for measured results (``COURSE_RESULTS``), or None when not recording."""
+    value = os.environ.get("COURSE_RESULTS")
+    return Path(value).expanduser() if value else None
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:

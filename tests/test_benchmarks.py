@@ -1,0 +1,89 @@
+"""The benchmark runner, at tiny sizes: its JSON is well-formed and it collects what notebooks record."""
+
+import importlib.util
+import json
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from course_utils import config
+from course_utils.results import read_results, record_result
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, config.REPO_ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run = _load("run")
+readme_table = _load("readme_table")
+
+
+def test_loader_speedup_measures_both_loops():
+    out = run.loader_speedup(repeats=1, limit=256)
+    assert out["dataloader_epoch_s"] > 0 and out["course_epoch_s"] > 0
+    assert out["value"] == pytest.approx(out["dataloader_epoch_s"] / out["course_epoch_s"])
+    assert out["images"] == 256
+
+
+def test_runner_writes_json_lines(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_RESULTS", raising=False)
+    out = tmp_path / "results.json"
+    assert run.main(["--only", run.LOADER, "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [r["name"] for r in records] == [run.LOADER]
+    assert {"name", "value", "unit", "data", "machine"} <= set(records[0]) and records[0]["value"] > 0
+
+
+def test_results_recorded_inside_a_notebook_are_collected(tmp_path):
+    nb = new_notebook(cells=[new_code_cell(
+        "from course_utils.results import record_result\n"
+        "record_result('toy_metric', 2 + 0.5, 'dB', note='from a kernel')"
+    )])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "toy.ipynb"
+    nbformat.write(nb, path)
+    results = tmp_path / "results.jsonl"
+    run.run_notebook(path, results, timeout=120)
+    (record,) = read_results(results)
+    assert record["name"] == "toy_metric" and record["value"] == 2.5 and record["note"] == "from a kernel"
+
+
+def test_every_benchmarked_notebook_records_its_names():
+    for notebook, names in run.NOTEBOOK_RESULTS.items():
+        source = "\n".join(c.source for c in nbformat.read(config.REPO_ROOT / "notebooks" / notebook, as_version=4).cells)
+        for name in names:
+            assert f'"{name}"' in source or f"'{name}'" in source, f"{notebook} does not record {name}"
+
+
+def test_record_result_validates_and_only_writes_when_asked(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_RESULTS", raising=False)
+    assert record_result("x_metric", 1, "nats")["value"] == 1.0
+    monkeypatch.setenv("COURSE_RESULTS", str(tmp_path / "r.jsonl"))
+    record_result("x_metric", 1, "nats")
+    record_result("x_metric", 3, "nats")
+    assert [r["value"] for r in read_results(tmp_path / "r.jsonl")] == [3.0]  # the later one wins
+    with pytest.raises(ValueError, match="name"):
+        record_result("Bad Name", 1, "x")
+    with pytest.raises(ValueError, match="finite"):
+        record_result("x_metric", float("nan"), "x")
+    with pytest.raises(TypeError, match="value"):
+        record_result("x_metric", "3", "x")
+
+
+def test_readme_table_is_rewritten_between_markers(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{readme_table.START}\nold\n{readme_table.END}\noutro\n")
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps({"name": "vae_test_nelbo_nats", "value": 101.234, "unit": "nats",
+                                   "data": "toy data", "mode": "full", "machine": "2 cores"}) + "\n")
+    text = readme_table.update(readme, results)
+    assert "old" not in text and "**101** nats" in text and "toy data" in text
+    assert text.startswith("intro\n") and text.endswith("outro\n")
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="results:start"):
+        readme_table.update(readme, results)
