@@ -12,6 +12,7 @@ GOALS = {
     "vae_test_nelbo_nats": ("VAE test −ELBO (notebook 02)", "≤ 108 nats"),
     "loader_speedup_vs_dataloader": ("epoch speed-up of in-memory batches over `DataLoader(ToTensor())`", "≥ 2×"),
     "anomaly_one_class_mean_auroc": ("one-class anomaly detection, mean AUROC over 10 digits (notebook 07)", "≥ 0.95"),
+    "anomaly_one_class_knn_auroc": ("the same with an untrained 1-nearest-neighbour pixel distance (notebook 07)", "baseline"),
     "denoise_psnr_sp20_db": ("best denoiser, PSNR at 20 % salt-and-pepper (notebook 06)", "≥ 22 dB"),
     "median_psnr_sp20_db": ("3×3 median filter, same noise (notebook 06)", "baseline"),
     "gan_classifier_fid": ("GAN, classifier Fréchet distance to test digits (notebook 05)", "lower is better"),

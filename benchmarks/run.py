@@ -29,7 +29,7 @@ NOTEBOOK_RESULTS = {
     "02_vae.ipynb": ["vae_test_nelbo_nats"],
     "05_gan.ipynb": ["gan_classifier_fid", "vae_classifier_fid"],
     "06_noisy_data.ipynb": ["denoise_psnr_sp20_db", "median_psnr_sp20_db"],
-    "07_anomaly_detection.ipynb": ["anomaly_one_class_mean_auroc"],
+    "07_anomaly_detection.ipynb": ["anomaly_one_class_mean_auroc", "anomaly_one_class_knn_auroc"],
 }
 LOADER = "loader_speedup_vs_dataloader"
 ALL_NAMES = [LOADER] + [n for names in NOTEBOOK_RESULTS.values() for n in names]
