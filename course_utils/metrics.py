@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
+import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_curve as _sk_roc_curve
 
 from . import config
 from .data import load_mnist
-from .models import MNISTClassifier
+from .losses import RECONSTRUCTIONS, elbo_loss, reconstruction_loss
+from .models import VAE, MNISTClassifier
 from .train import fingerprint, fit, load_or_train
+
+
+def _check_images(images: torch.Tensor, name: str = "images") -> None:
+    """``images`` must be a ``(N, 1, 28, 28)`` tensor, N >= 1, with values in [0, 1] and no NaN."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(images).__name__}")
+    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28) or len(images) == 0:
+        raise ValueError(f"{name} must have shape (N, 1, 28, 28) with N >= 1, got {tuple(images.shape)}")
+    if images.isnan().any() or images.min() < 0 or images.max() > 1:
+        raise ValueError(f"{name} must hold pixel values in [0, 1], without NaN")
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
 
 
 def psnr(estimate: torch.Tensor, target: torch.Tensor, max_value: float = 1.0) -> torch.Tensor:
@@ -186,23 +208,13 @@ def sample_quality(classifier: torch.nn.Module, samples: torch.Tensor, confident
 # Test-set numbers for a VAE with a Bernoulli decoder, in nats per image: the -ELBO (an upper bound on
 # -log p(x)) and the importance-sampled estimate of log p(x) that tightens it (Burda et al., 2016).
 
-import math as _math
-
-from .losses import elbo_loss as _elbo_loss
-
 
 def _check_vae_inputs(model, images, batch_size) -> None:
     for attr in ("encode", "decode_logits", "latent_dim"):
         if not hasattr(model, attr):
             raise TypeError(f"model must be a course VAE (encode, decode_logits, latent_dim); it has no {attr!r}")
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a tensor, got {type(images).__name__}")
-    if images.dim() != 4 or images.shape[1:] != (1, 28, 28) or len(images) == 0:
-        raise ValueError(f"images must have shape (N, 1, 28, 28) with N >= 1, got {tuple(images.shape)}")
-    if images.isnan().any() or images.min() < 0 or images.max() > 1:
-        raise ValueError("images must hold values in [0, 1] (Bernoulli targets), without NaN")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    _check_images(images)
+    _check_batch_size(batch_size)
 
 
 def _device_of(model) -> torch.device:
@@ -233,7 +245,7 @@ def vae_nelbo(
             mu, logvar = model.encode(x)
             eps = torch.randn(mu.shape, generator=generator).to(device)
             z = mu + torch.exp(0.5 * logvar) * eps
-            terms = _elbo_loss(model.decode_logits(z), x, mu, logvar, reduction="sum")
+            terms = elbo_loss(model.decode_logits(z), x, mu, logvar, reduction="sum")
             for key, value in zip(("nelbo", "reconstruction", "kl"), terms):
                 sums[key] += float(value)
     finally:
@@ -243,7 +255,7 @@ def vae_nelbo(
 
 def _log_normal_diag(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """log N(z; mu, diag(exp(logvar))) summed over the last dimension."""
-    return -0.5 * (_math.log(2 * _math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
+    return -0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp()).sum(-1)
 
 
 @torch.no_grad()
@@ -290,7 +302,7 @@ def importance_log_likelihood(
             log_pz = _log_normal_diag(z, torch.zeros_like(z), torch.zeros_like(z))
             log_qz = _log_normal_diag(z, mu, logvar)
             log_w = log_px_z + log_pz - log_qz                                # (k, b)
-            out.append((torch.logsumexp(log_w, 0) - _math.log(k)).cpu())
+            out.append((torch.logsumexp(log_w, 0) - math.log(k)).cpu())
     finally:
         model.train(was_training)
     return torch.cat(out)
@@ -300,35 +312,33 @@ def importance_log_likelihood(
 # Per-image anomaly scores (higher = more anomalous) and the ROC/AUROC that rate them, for notebook 07.
 # The ROC maths is scikit-learn's; these wrappers check the inputs and speak tensors.
 
-import numpy as _np
 
-
-def _check_scores(scores, is_anomaly) -> tuple[_np.ndarray, _np.ndarray]:
+def _check_scores(scores, is_anomaly) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``scores`` (N,) and ``is_anomaly`` (N,) and return them as NumPy float / bool arrays."""
     arrays = []
     for name, value in (("scores", scores), ("is_anomaly", is_anomaly)):
         if isinstance(value, torch.Tensor):
             value = value.detach().cpu().numpy()
-        if not isinstance(value, (_np.ndarray, list, tuple)):
+        if not isinstance(value, (np.ndarray, list, tuple)):
             raise TypeError(f"{name} must be a tensor, array or list, got {type(value).__name__}")
-        value = _np.asarray(value)
+        value = np.asarray(value)
         if value.ndim != 1 or value.size < 2:
             raise ValueError(f"{name} must be one-dimensional (N,) with N >= 2, got shape {value.shape}")
         arrays.append(value)
     s, y = arrays
     if len(s) != len(y):
         raise ValueError(f"scores and is_anomaly must have the same length, got {len(s)} and {len(y)}")
-    if not _np.issubdtype(s.dtype, _np.number) or _np.issubdtype(s.dtype, _np.complexfloating):
+    if not np.issubdtype(s.dtype, np.number) or np.issubdtype(s.dtype, np.complexfloating):
         raise TypeError(f"scores must be real numbers, got dtype {s.dtype}")
-    if not _np.isfinite(s).all():
+    if not np.isfinite(s).all():
         raise ValueError("scores must be finite (no NaN or inf): a NaN score is a bug upstream")
     if y.dtype != bool:
-        if not _np.issubdtype(y.dtype, _np.number) or not _np.isin(y, (0, 1)).all():
+        if not np.issubdtype(y.dtype, np.number) or not np.isin(y, (0, 1)).all():
             raise ValueError("is_anomaly must hold booleans or 0/1 values")
         y = y.astype(bool)
     if y.all() or not y.any():
         raise ValueError("is_anomaly must contain both normal (False/0) and anomalous (True/1) examples")
-    return s.astype(_np.float64), y
+    return s.astype(np.float64), y
 
 
 def auroc(scores, is_anomaly) -> float:
@@ -338,20 +348,18 @@ def auroc(scores, is_anomaly) -> float:
     scores higher than a random normal example (ties count one half): 1 is perfect, 0.5 is chance,
     below 0.5 means the score ranks the wrong way round. Accepts tensors, arrays or lists.
     """
-    from sklearn.metrics import roc_auc_score
 
     s, y = _check_scores(scores, is_anomaly)
     return float(roc_auc_score(y, s))
 
 
-def roc_curve(scores, is_anomaly) -> tuple[_np.ndarray, _np.ndarray, _np.ndarray]:
+def roc_curve(scores, is_anomaly) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The ROC curve: ``(fpr, tpr, thresholds)``, NumPy arrays of equal length M.
 
     Flagging every example whose score is ``>= thresholds[i]`` as anomalous gives false-positive rate
     ``fpr[i]`` (share of normal examples flagged) and true-positive rate ``tpr[i]`` (share of anomalies
     caught). ``fpr`` and ``tpr`` rise from 0 to 1. Inputs as for ``auroc``.
     """
-    from sklearn.metrics import roc_curve as _sk_roc_curve
 
     s, y = _check_scores(scores, is_anomaly)
     fpr, tpr, thresholds = _sk_roc_curve(y, s, drop_intermediate=False)
@@ -361,14 +369,8 @@ def roc_curve(scores, is_anomaly) -> tuple[_np.ndarray, _np.ndarray, _np.ndarray
 def _check_model_images(model, images, batch_size) -> None:
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"images must be a tensor, got {type(images).__name__}")
-    if images.dim() != 4 or images.shape[1:] != (1, 28, 28) or len(images) == 0:
-        raise ValueError(f"images must have shape (N, 1, 28, 28) with N >= 1, got {tuple(images.shape)}")
-    if images.isnan().any() or images.min() < 0 or images.max() > 1:
-        raise ValueError("images must hold values in [0, 1], without NaN")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    _check_images(images)
+    _check_batch_size(batch_size)
 
 
 @torch.no_grad()
@@ -380,8 +382,6 @@ def reconstruction_scores(model, images: torch.Tensor, kind: str = "mse", batch_
     ``kind`` is ``"mse"`` (squared error summed over pixels), ``"bce"`` (Bernoulli NLL, nats) or ``"l1"``.
     The model runs in ``eval`` mode; its training flag is restored.
     """
-    from .losses import RECONSTRUCTIONS, reconstruction_loss
-    from .models import VAE
 
     _check_model_images(model, images, batch_size)
     if kind not in RECONSTRUCTIONS:
@@ -412,7 +412,6 @@ def nelbo_scores(
     ``samples`` draws z ~ q(z|x) (drawn on the CPU with ``generator``). Bernoulli decoder, beta = 1.
     Its mean over images matches ``vae_nelbo(...)["nelbo"]``; it upper-bounds ``-log p(x)``.
     """
-    from .models import VAE
 
     if not isinstance(model, VAE):
         raise TypeError(f"model must be a course VAE (a models.VAE subclass), got {type(model).__name__}")
@@ -429,7 +428,7 @@ def nelbo_scores(
             total = torch.zeros(len(x), device=device)
             for _ in range(samples):
                 z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator).to(device)
-                total += _elbo_loss(model.decode_logits(z), x, mu, logvar, reduction="none").loss
+                total += elbo_loss(model.decode_logits(z), x, mu, logvar, reduction="none").loss
             out.append((total / samples).cpu())
     finally:
         model.train(was_training)
@@ -440,10 +439,8 @@ def nelbo_scores(
 # The two terms of the (beta-)ELBO read as a rate-distortion pair (Alemi et al., 2018), measured on data:
 # rate = E_x KL(q(z|x) || N(0, I)) in nats, distortion = E_x E_q[-log p(x|z)] in nats (Bernoulli decoder).
 
-from typing import NamedTuple as _NamedTuple
 
-
-class RateDistortion(_NamedTuple):
+class RateDistortion(NamedTuple):
     """Rate and distortion of a VAE on a data set, in nats per image, with a per-dimension breakdown."""
 
     rate: float                 # E_x KL(q(z|x) || p(z)), summed over latent dimensions
@@ -533,19 +530,10 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     return max(float(d2), 0.0)  # round-off can give -1e-12 for identical sets
 
 
-def _check_image_batch(name: str, images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor, got {type(images).__name__}")
-    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28) or len(images) == 0:
-        raise ValueError(f"{name} must have shape (N, 1, 28, 28) with N >= 1, got {tuple(images.shape)}")
-    if images.min() < 0 or images.max() > 1:
-        raise ValueError(f"{name} must hold pixels in [0, 1], got [{images.min().item():.3g}, {images.max().item():.3g}]")
-
-
 @torch.no_grad()
 def classifier_features(images: torch.Tensor, classifier: MNISTClassifier | None = None, batch_size: int = 500) -> torch.Tensor:
     """The classifier's 128-d penultimate features ``(N, 128)`` (on the CPU) of images ``(N, 1, 28, 28)`` in [0, 1]."""
-    _check_image_batch("images", images)
+    _check_images(images)
     classifier = classifier if classifier is not None else mnist_classifier(progress=False)
     was_training = classifier.training
     classifier.eval()  # dropout off: the features must be a fixed function of the image
@@ -570,7 +558,7 @@ def class_histogram(images: torch.Tensor, classifier: torch.nn.Module | None = N
 
     A generator that has collapsed onto a few modes shows up as classes with (almost) no samples.
     """
-    _check_image_batch("images", images)
+    _check_images(images)
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be an int >= 1, got {num_classes!r}")
     classifier = classifier if classifier is not None else mnist_classifier(progress=False)
