@@ -158,6 +158,9 @@ def load_or_train(
     ``settings`` should hold everything that changes the result: hyper-parameters, seed, and a
     ``fingerprint`` of the training data. A corrupt or mismatching file is retrained with a warning.
 
+    ``train()`` runs on a forked copy of the global random state, so the random numbers drawn *after*
+    this call are the same whether the weights were trained or loaded (reruns stay reproducible).
+
     Returns ``(history, loaded)``: the training history (stored with the weights) and whether it
     came from the cache.
     """
@@ -169,7 +172,10 @@ def load_or_train(
             return {k: list(v) for k, v in saved["history"].items()}, True
         except Exception as err:  # truncated file, unpickling error, wrong architecture, ...
             warnings.warn(f"checkpoint {path.name} could not be loaded ({type(err).__name__}: {err}); retraining")
-    history = train()
+    # Train on a forked random stream: the global RNG is left exactly as a cache hit leaves it, so the
+    # cells after this one draw the same numbers whether the model was trained now or loaded.
+    with torch.random.fork_rng():
+        history = train()
     tmp = path.with_suffix(".tmp")
     torch.save({"state_dict": model.state_dict(), "history": history}, tmp)
     tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint behind

@@ -117,3 +117,18 @@ def test_check_finite_history():
     train.check_finite_history({"loss": [1.0, 0.5]})
     with pytest.raises(train.TrainingDiverged):
         train.check_finite_history({"loss": [1.0, float("inf")]})
+
+
+def test_random_stream_after_load_or_train_does_not_depend_on_the_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+
+    def run():
+        torch.manual_seed(5)
+        model = models.Autoencoder(latent_dim=2, hidden=(16,))
+        train.load_or_train("rng", model, {"v": 1}, lambda: train.fit(
+            model, _ae_loss, _toy(), epochs=1, device="cpu", progress=False))
+        return torch.rand(4)
+
+    trained_now, loaded = run(), run()
+    assert train.checkpoint_path("rng", {"v": 1}).exists()
+    assert torch.equal(trained_now, loaded)
