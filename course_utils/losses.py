@@ -8,10 +8,14 @@ Reductions are explicit and the same everywhere in the course:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+import math as _math
+from typing import Callable, NamedTuple
 
 import torch
 import torch.nn.functional as F
+
+from .checks import check_number
 
 RECONSTRUCTIONS = ("bce", "mse", "l1")
 REDUCTIONS = ("mean", "sum", "none")
@@ -88,8 +92,7 @@ def elbo_loss(
     reduction: str = "mean",
 ) -> ELBOTerms:
     """Negative (beta-)ELBO: reconstruction + beta * KL. With ``kind="bce"`` and beta=1 this is −ELBO."""
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
-        raise ValueError(f"beta must be a number >= 0, got {beta!r}")
+    check_number("beta", beta, low=0)
     recon = reconstruction_loss(logits, x, kind, reduction)
     kl = kl_normal(mu, logvar, reduction)
     return ELBOTerms(recon + beta * kl, recon, kl)
@@ -97,13 +100,9 @@ def elbo_loss(
 
 # --- reconstruction terms written as the negative log-likelihoods they are (notebook 03)
 
-import math as _math
-
 
 def _check_scale(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < value < _math.inf):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    return check_number(name, value, low=0, low_open=True)
 
 
 def _pixel_means(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -147,3 +146,88 @@ def laplace_nll(
     ab = (_pixel_means(logits, x) - x).abs().flatten(1)
     per_image = ab.sum(1) / scale + ab.shape[1] * _math.log(2 * scale)
     return _reduce(per_image, reduction)
+
+
+# --- the objectives handed to ``train.fit`` / ``train.load_or_fit``
+# One VAE objective and one autoencoder objective for the whole course, with fixed history keys
+# ("reconstruction", "kl"), so every notebook's curves and tables speak the same names.
+
+OBJECTIVE_RECONSTRUCTIONS = ("bce", "mse", "l1", "gaussian", "laplace")
+
+
+def _reconstruction(kind: str, scale: float, logits: torch.Tensor, x: torch.Tensor, reduction: str) -> torch.Tensor:
+    if kind == "gaussian":
+        return gaussian_nll(logits, x, sigma=scale, reduction=reduction)
+    if kind == "laplace":
+        return laplace_nll(logits, x, scale=scale, reduction=reduction)
+    return reconstruction_loss(logits, x, kind, reduction)
+
+
+def _check_objective(kind: str, scale: float, reduction: str, corruption) -> None:
+    if kind not in OBJECTIVE_RECONSTRUCTIONS:
+        raise ValueError(f"reconstruction must be one of {OBJECTIVE_RECONSTRUCTIONS}, got {kind!r}")
+    _check_scale("scale", scale)
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' (per image, averaged over the batch) or 'sum', got {reduction!r}")
+    if corruption is not None and not callable(corruption):
+        raise TypeError(f"corruption must be a function images -> corrupted images, got {type(corruption).__name__}")
+
+
+@dataclasses.dataclass(frozen=True)
+class VAEObjective:
+    """The (β-)VAE loss for ``fit``: ``objective(model, batch) -> (loss, {"reconstruction": ..., "kl": ...})``.
+
+    ``loss = reconstruction + beta * KL``, each summed over pixels / latent dimensions per image and
+    averaged over the batch (``reduction="mean"``, nats per image) or summed (``"sum"``).
+
+    Fields:
+        reconstruction: ``"bce"`` (Bernoulli, the default), ``"mse"`` / ``"l1"`` (summed squared / absolute
+            error), or ``"gaussian"`` / ``"laplace"`` (the full negative log-likelihoods with spread ``scale``).
+        beta: weight of the KL term, >= 0 (1 is the ELBO; notebook 04 varies it).
+        scale: σ of the Gaussian or b of the Laplace decoder (ignored by the other kinds).
+        corruption: optional ``images -> corrupted images``; the model sees the corrupted batch and is scored
+            against the clean one (a denoising VAE, notebook 06).
+
+    The model must return ``(logits, mu, logvar)`` from ``model(x)`` (the course's ``VAE`` classes).
+    Notebook 02 writes this loss out by hand once and checks it against this class.
+    """
+
+    reconstruction: str = "bce"
+    beta: float = 1.0
+    scale: float = 1.0
+    reduction: str = "mean"
+    corruption: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def __post_init__(self):
+        _check_objective(self.reconstruction, self.scale, self.reduction, self.corruption)
+        check_number("beta", self.beta, low=0)
+
+    def __call__(self, model, batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        x = batch[0]
+        inputs = self.corruption(x) if self.corruption is not None else x
+        logits, mu, logvar = model(inputs)
+        rec = _reconstruction(self.reconstruction, self.scale, logits, x, self.reduction)
+        kl = kl_normal(mu, logvar, self.reduction)
+        return rec + self.beta * kl, {"reconstruction": rec, "kl": kl}
+
+
+@dataclasses.dataclass(frozen=True)
+class AEObjective:
+    """A plain autoencoder's loss for ``fit``: ``(model, batch) -> (loss, {"reconstruction": loss})``.
+
+    ``model(x)`` returns reconstruction logits. Fields as for ``VAEObjective`` (no β, no KL).
+    """
+
+    reconstruction: str = "bce"
+    scale: float = 1.0
+    reduction: str = "mean"
+    corruption: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    def __post_init__(self):
+        _check_objective(self.reconstruction, self.scale, self.reduction, self.corruption)
+
+    def __call__(self, model, batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        x = batch[0]
+        inputs = self.corruption(x) if self.corruption is not None else x
+        rec = _reconstruction(self.reconstruction, self.scale, model(inputs), x, self.reduction)
+        return rec, {"reconstruction": rec}

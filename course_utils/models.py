@@ -9,19 +9,57 @@ Shapes: images are ``(B, 1, 28, 28)`` in [0, 1]; latent codes are ``(B, latent_d
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import torch
 from torch import nn
+
+from .checks import check_int
 
 IMAGE_SHAPE = (1, 28, 28)
 IMAGE_PIXELS = 28 * 28
 
 
 def _check_dim(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return value
+    return check_int(name, value, low=1)
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """``with evaluating(model):`` eval mode (dropout off, BatchNorm running statistics) and no gradients.
+
+    The model's previous train/eval mode is restored on exit, also when the block raises.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of a module's first parameter (CPU for a module without parameters)."""
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def reconstruct(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Pixel-space reconstructions ``(N, 1, 28, 28)`` on the CPU, in eval mode (first used in notebook 01).
+
+    An autoencoder's ``model(x)`` logits go through the sigmoid; a VAE decodes its *mean* code ``mu``, so
+    the result is deterministic. ``images``: ``(N, 1, 28, 28)`` in [0, 1].
+    """
+    device = model_device(model)
+    out = []
+    with evaluating(model):
+        for start in range(0, len(images), batch_size):
+            x = images[start : start + batch_size].to(device)
+            logits = model.decode_logits(model.encode(x)[0]) if isinstance(model, VAE) else model(x)
+            out.append(torch.sigmoid(logits).cpu())
+    return torch.cat(out)
 
 
 def _check_images(x: torch.Tensor) -> None:
@@ -230,13 +268,9 @@ class MLPGenerator(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` images ``(n, 1, 28, 28)`` from z ~ N(0, I), in eval mode (BatchNorm uses running statistics)."""
         _check_dim("n", n)
-        was_training = self.training
-        self.eval()
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
-        images = self(z)
-        self.train(was_training)
-        return images
+        z = torch.randn(n, self.latent_dim, generator=generator).to(model_device(self))
+        with evaluating(self):
+            return self(z)
 
 
 class MLPDiscriminator(nn.Module):

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from . import config
+from .models import evaluating, model_device
 
 
 def make_grid(images: torch.Tensor, nrow: int = 8, pad: int = 1, pad_value: float = 1.0) -> np.ndarray:
@@ -66,17 +67,23 @@ def plot_history(
     history: Mapping[str, Sequence[float]], keys: Sequence[str] | None = None,
     ax: plt.Axes | None = None, title: str | None = None, logy: bool = False,
 ) -> plt.Axes:
-    """Per-epoch curves of ``history`` (as returned by ``fit``); ``keys`` picks which (default all)."""
-    keys = list(keys) if keys is not None else list(history)
+    """Training curves of ``history`` (as returned by ``fit``); ``keys`` picks which (default all).
+
+    The x axis is the optimiser step when the history has a ``"step"`` entry (``fit`` writes one), else
+    the index of the logged point.
+    """
+    keys = list(keys) if keys is not None else [k for k in history if k != "step"]
     missing = [k for k in keys if k not in history]
     if missing:
         raise ValueError(f"history has no key(s) {missing}; it has {sorted(history)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
+    steps = history.get("step")
     for key in keys:
         values = history[key]
-        ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) < 30 else None, ms=3, label=key)
-    ax.set_xlabel("epoch")
+        x = steps[: len(values)] if steps is not None and len(steps) >= len(values) else range(1, len(values) + 1)
+        ax.plot(x, values, marker="o" if len(values) < 30 else None, ms=3, label=key)
+    ax.set_xlabel("optimiser step" if steps is not None else "logged point")
     ax.set_ylabel("loss")
     if logy:
         ax.set_yscale("log")
@@ -129,7 +136,6 @@ def save_figure(name: str, fig: plt.Figure | None = None, dpi: int = 110) -> Pat
 # --- latent traversals (notebook 04)
 
 
-@torch.no_grad()
 def traversal_images(
     model, dims: Sequence[int], values: Sequence[float], base: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -160,15 +166,12 @@ def traversal_images(
     z = base.repeat(len(dims), len(values), 1)                      # (rows, cols, D)
     for row, d in enumerate(dims):
         z[row, :, d] = values
-    device = next(model.parameters()).device if isinstance(model, torch.nn.Module) else torch.device("cpu")
-    was_training = getattr(model, "training", False)
     if isinstance(model, torch.nn.Module):
-        model.eval()
-    try:
-        images = model.decode(z.reshape(-1, latent_dim).to(device)).cpu()
-    finally:
-        if isinstance(model, torch.nn.Module):
-            model.train(was_training)
+        with evaluating(model):
+            images = model.decode(z.reshape(-1, latent_dim).to(model_device(model))).cpu()
+    else:
+        with torch.no_grad():
+            images = model.decode(z.reshape(-1, latent_dim)).cpu()
     return images.reshape(len(dims), len(values), *images.shape[1:])
 
 

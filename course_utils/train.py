@@ -1,16 +1,13 @@
-"""One training loop with a progress bar, and a checkpoint cache so reruns skip finished training.
+"""One training loop with a progress bar, and ``load_or_fit``: train once, load on every rerun.
 
 ``fit`` is the loop notebook 01 writes out by hand, packaged: later notebooks call it so that their
-cells show the *model and loss*, not the bookkeeping.
+cells show the *model and the objective*, not the bookkeeping. Training is counted in **optimiser steps**,
+not epochs, so a notebook's run time does not grow with the size of the training set.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-import warnings
-from pathlib import Path
 from typing import Callable, Mapping
 
 import torch
@@ -18,11 +15,16 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import config
+from .cache import load_or_run
+from .checks import check_int, check_number
 from .data import batches
+from .models import evaluating
 
 History = dict[str, list[float]]
 # A loss function takes (model, batch) and returns a scalar loss, or (loss, {name: value}) to log parts.
 LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], "torch.Tensor | tuple[torch.Tensor, Mapping[str, torch.Tensor]]"]
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+LOG_POINTS = 25  # how many points a training curve gets, whatever the budget
 
 
 class TrainingDiverged(FloatingPointError):
@@ -36,73 +38,91 @@ def _split(out) -> tuple[torch.Tensor, dict[str, float]]:
     return out, {}
 
 
+def _as_tuple(data) -> tuple[torch.Tensor, ...]:
+    return (data,) if isinstance(data, torch.Tensor) else tuple(data)
+
+
+def endless_batches(*tensors: torch.Tensor, batch_size: int, generator=None, device=None):
+    """Mini-batches from ``batches``, reshuffled at the end of every pass, forever (the caller stops)."""
+    while True:
+        yield from batches(*tensors, batch_size=batch_size, generator=generator, device=device)
+
+
 def fit(
     model: nn.Module,
     loss_fn: LossFn,
     data: tuple[torch.Tensor, ...] | torch.Tensor,
-    epochs: int,
+    steps: int,
     lr: float = 1e-3,
     batch_size: int = 128,
     val_data: tuple[torch.Tensor, ...] | torch.Tensor | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     device: torch.device | str | None = None,
     generator: torch.Generator | None = None,
+    log_every: int | None = None,
     desc: str = "training",
     progress: bool = True,
 ) -> History:
-    """Train ``model`` with Adam for ``epochs`` passes over ``data`` and return the per-epoch history.
+    """Train ``model`` with Adam for ``steps`` mini-batch steps over ``data`` and return the logged history.
 
     Args:
         model: any ``nn.Module``; moved to ``device`` (default ``config.device()``).
         loss_fn: ``loss_fn(model, batch) -> loss`` or ``(loss, {"part": value})``; ``batch`` is the
-            tuple of tensors sliced from ``data``.
+            tuple of tensors sliced from ``data`` (e.g. a course objective such as ``losses.VAEObjective``).
         data: a tensor or tuple of tensors sharing the first dimension N, e.g. ``(images, labels)``.
-        epochs, lr, batch_size: the usual; ``optimizer`` overrides the default Adam(lr).
-        val_data: evaluated with the same ``loss_fn`` (in ``eval`` mode, no gradients) after each epoch.
+        steps: optimiser steps (mini-batches); the data are reshuffled after every full pass.
+        lr, batch_size: the usual; ``optimizer`` overrides the default ``Adam(lr)``.
+        val_data: evaluated with the same ``loss_fn`` (eval mode, no gradients) at every log point.
         generator: seeded ``torch.Generator`` for the shuffling order.
+        log_every: steps between two history points (default: ``steps / 25``, so every curve has ~25 points).
 
     Returns:
-        ``{"loss": [...], "<part>": [...], "val_loss": [...], "val_<part>": [...]}``: one mean per epoch.
+        ``{"step": [...], "loss": [...], "<part>": [...], "val_loss": [...], "val_<part>": [...]}``: at each
+        log point, the mean of each training value since the previous point, and the validation value.
 
     Raises:
-        TrainingDiverged: the loss became NaN or inf (the message names the learning rate).
+        TrainingDiverged: the loss became NaN or inf (the message names the step and the learning rate).
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 10:
-        raise ValueError(f"lr must be a number in (0, 10), got {lr!r}")
-    data = (data,) if isinstance(data, torch.Tensor) else tuple(data)
-    if val_data is not None:
-        val_data = (val_data,) if isinstance(val_data, torch.Tensor) else tuple(val_data)
+    steps = check_int("steps", steps, low=0)
+    lr = check_number("lr", lr, 0, 10, low_open=True)
+    batch_size = check_int("batch_size", batch_size, low=1)
+    log_every = check_int("log_every", log_every, low=1) if log_every is not None else max(1, math.ceil(steps / LOG_POINTS))
+    data = _as_tuple(data)
+    val_data = _as_tuple(val_data) if val_data is not None else None
     device = torch.device(device) if device is not None else config.device()
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     history: History = {}
-    bar = tqdm(range(epochs), desc=desc, disable=not progress, unit="epoch")
-    for epoch in bar:
-        model.train()
-        sums: dict[str, float] = {}
-        seen = 0
-        for batch in batches(*data, batch_size=batch_size, generator=generator, device=device):
-            loss, parts = _split(loss_fn(model, batch))
-            if not torch.isfinite(loss):
-                raise TrainingDiverged(
-                    f"loss became {loss.item()} in epoch {epoch + 1} (lr={lr:g}): "
-                    "try a smaller learning rate, or check the inputs and the loss for log(0)"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            n = len(batch[0])
-            seen += n
-            for key, value in {"loss": loss.item(), **parts}.items():
-                sums[key] = sums.get(key, 0.0) + value * n  # weighted: the last batch may be smaller
-        for key, total in sums.items():
-            history.setdefault(key, []).append(total / seen)
-        if val_data is not None:
-            for key, value in evaluate(model, loss_fn, val_data, batch_size, device).items():
-                history.setdefault(f"val_{key}", []).append(value)
-        bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items() if k in ("loss", "val_loss")})
+    sums: dict[str, float] = {}
+    seen = 0
+    stream = endless_batches(*data, batch_size=batch_size, generator=generator, device=device)
+    model.train()
+    bar = tqdm(range(1, steps + 1), desc=desc, disable=not progress, unit="step", mininterval=0.5)
+    for step in bar:
+        batch = next(stream)
+        loss, parts = _split(loss_fn(model, batch))
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"loss became {loss.item()} at step {step} (lr={lr:g}): "
+                "try a smaller learning rate, or check the inputs and the loss for log(0)"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = len(batch[0])
+        seen += n
+        for key, value in {"loss": loss.item(), **parts}.items():
+            sums[key] = sums.get(key, 0.0) + value * n  # weighted: the last batch of a pass may be smaller
+        if step % log_every == 0 or step == steps:
+            history.setdefault("step", []).append(float(step))
+            for key, total in sums.items():
+                history.setdefault(key, []).append(total / seen)
+            sums, seen = {}, 0
+            if val_data is not None:
+                for key, value in evaluate(model, loss_fn, val_data, device=device).items():
+                    history.setdefault(f"val_{key}", []).append(value)
+                model.train()
+            bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items() if k in ("loss", "val_loss")})
     return history
 
 
@@ -115,71 +135,72 @@ def evaluate(
     device: torch.device | str | None = None,
 ) -> dict[str, float]:
     """Mean of ``loss_fn`` (and its parts) over ``data`` in eval mode: ``{"loss": ..., "<part>": ...}``."""
-    data = (data,) if isinstance(data, torch.Tensor) else tuple(data)
+    data = _as_tuple(data)
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     sums: dict[str, float] = {}
-    for batch in batches(*data, batch_size=batch_size, shuffle=False, device=device):
-        loss, parts = _split(loss_fn(model, batch))
-        for key, value in {"loss": loss.item(), **parts}.items():
-            sums[key] = sums.get(key, 0.0) + value * len(batch[0])
-    model.train(was_training)
+    with evaluating(model):
+        for batch in batches(*data, batch_size=batch_size, shuffle=False, device=device):
+            loss, parts = _split(loss_fn(model, batch))
+            for key, value in {"loss": loss.item(), **parts}.items():
+                sums[key] = sums.get(key, 0.0) + value * len(batch[0])
     return {key: total / len(data[0]) for key, total in sums.items()}
 
 
-# ----------------------------------------------------------------------------- checkpoint cache
+# ----------------------------------------------------------------------------- train once, load after
 
 
-def fingerprint(*tensors: torch.Tensor) -> str:
-    """A short hash of tensors' shapes and contents, to tie a checkpoint to the data it saw."""
-    h = hashlib.sha1()
-    for t in tensors:
-        t = t.detach().cpu().contiguous()
-        h.update(str((tuple(t.shape), str(t.dtype))).encode())
-        h.update(t.numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
-def checkpoint_path(name: str, settings: Mapping) -> Path:
-    """``<cache>/<name>-<hash of settings>.pt``; settings must be JSON-serialisable."""
-    if not name or not name.replace("_", "").replace("-", "").isalnum():
-        raise ValueError(f"name must be letters, digits, '-' or '_', got {name!r}")
-    key = json.dumps(dict(settings), sort_keys=True, default=str)
-    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    return config.cache_dir() / f"{name}-{digest}.pt"
-
-
-def load_or_train(
-    name: str, model: nn.Module, settings: Mapping, train: Callable[[], History]
+def load_or_fit(
+    name: str,
+    model: nn.Module,
+    objective: LossFn,
+    data: tuple[torch.Tensor, ...] | torch.Tensor,
+    steps: int,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    seed: int | None = None,
+    val_data: tuple[torch.Tensor, ...] | torch.Tensor | None = None,
+    optimizer: str = "adam",
+    optimizer_args: Mapping | None = None,
+    log_every: int | None = None,
+    device: torch.device | str | None = None,
+    desc: str | None = None,
+    progress: bool = True,
 ) -> tuple[History, bool]:
-    """Load ``model``'s weights if a checkpoint with the same ``settings`` exists, else ``train()`` and save.
+    """``fit`` the freshly built ``model`` once and cache it; later identical calls load the weights.
 
-    ``settings`` should hold everything that changes the result: hyper-parameters, seed, and a
-    ``fingerprint`` of the training data. A corrupt or mismatching file is retrained with a warning.
+    The cache key is derived from everything that changes the result (see ``cache``): the model's class,
+    layers and initial weights, the objective (its fields, or a function's source), the data and
+    validation data, and every argument below. Notebooks never build a key by hand.
 
-    ``train()`` runs on a forked copy of the global random state, so the random numbers drawn *after*
-    this call are the same whether the weights were trained or loaded (reruns stay reproducible).
+    Args:
+        name: readable prefix of the checkpoint file.
+        model: a freshly initialised module (build it right after seeding).
+        objective: ``objective(model, batch) -> loss or (loss, parts)``; e.g. ``losses.VAEObjective(beta=4)``.
+        data, steps, lr, batch_size, val_data, log_every: as for ``fit``.
+        seed: seeds the shuffling order and every random draw of training (default ``config.SEED``).
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``; ``optimizer_args`` are passed to it (betas, weight decay).
 
-    Returns ``(history, loaded)``: the training history (stored with the weights) and whether it
-    came from the cache.
+    Returns ``(history, loaded)``; the model is left on ``device`` in train mode.
     """
-    path = checkpoint_path(name, settings)
-    if path.exists():
-        try:
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(saved["state_dict"])
-            return {k: list(v) for k, v in saved["history"].items()}, True
-        except Exception as err:  # truncated file, unpickling error, wrong architecture, ...
-            warnings.warn(f"checkpoint {path.name} could not be loaded ({type(err).__name__}: {err}); retraining")
-    # Train on a forked random stream: the global RNG is left exactly as a cache hit leaves it, so the
-    # cells after this one draw the same numbers whether the model was trained now or loaded.
-    with torch.random.fork_rng():
-        history = train()
-    tmp = path.with_suffix(".tmp")
-    torch.save({"state_dict": model.state_dict(), "history": history}, tmp)
-    tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint behind
-    return history, False
+    seed = config.SEED if seed is None else check_int("seed", seed, 0, 2**31 - 1)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
+    optimizer_args = dict(optimizer_args or {})
+    device = torch.device(device) if device is not None else config.device()
+
+    def run() -> History:
+        torch.manual_seed(seed)  # dropout, reparameterisation noise, corruption: all drawn from this seed
+        opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr, **optimizer_args)
+        return fit(model.to(device), objective, data, steps, lr=lr, batch_size=batch_size, val_data=val_data,
+                   optimizer=opt, device=device, generator=torch.Generator().manual_seed(seed),
+                   log_every=log_every, desc=desc or name, progress=progress)
+
+    history, loaded = load_or_run(
+        name, model, run, describe_run=False, objective=objective, data=_as_tuple(data), steps=steps, lr=lr, batch_size=batch_size,
+        seed=seed, val_data=val_data, optimizer=optimizer, optimizer_args=optimizer_args, log_every=log_every,
+    )
+    model.to(device).train()
+    return history, loaded
 
 
 def check_finite_history(history: History) -> None:

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .models import evaluating, model_device
+
 MAX_DEFAULT_SLIDERS = 10  # more sliders than this do not fit on a screen; pass dims= to choose others
 
 
@@ -60,7 +62,6 @@ def _as_latent(z, latent_dim: int) -> torch.Tensor:
     return z
 
 
-@torch.no_grad()
 def render_latent(model, z) -> np.ndarray:
     """Decode one latent vector into an image.
 
@@ -75,17 +76,12 @@ def render_latent(model, z) -> np.ndarray:
     """
     latent_dim = _latent_dim(model)
     z = _as_latent(z, latent_dim)
-    params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
-    device = params[0].device if params else torch.device("cpu")
-    was_training = getattr(model, "training", False)
+    decode = getattr(model, "decode", model)
     if isinstance(model, torch.nn.Module):
-        model.eval()
-    try:
-        decode = getattr(model, "decode", model)
-        out = decode(z.to(device).unsqueeze(0))
-    finally:
-        if isinstance(model, torch.nn.Module):
-            model.train(was_training)
+        with evaluating(model):
+            out = decode(z.to(model_device(model)).unsqueeze(0))
+    else:
+        out = decode(z.unsqueeze(0))
     if not isinstance(out, torch.Tensor) or out.numel() != 28 * 28:
         raise ValueError(f"the decoder must return one 28x28 image, got {getattr(out, 'shape', type(out))}")
     # Clip: a decoder that overshoots [0, 1] slightly (e.g. a linear output) should still draw.

@@ -1,21 +1,40 @@
-"""Shared fixtures: a fresh data cache per test that touches the data contract, and tiny fake MNIST files."""
-
-import gzip
-import struct
+"""Shared fixtures and helpers: tiny models, random images, fake MNIST files, a fresh data cache."""
 
 import numpy as np
 import pytest
-
+import torch
 from course_utils import data
+from course_utils.data import write_idx
+from course_utils.models import MLPVAE
 
 
-def write_idx(path, array):
-    """Write ``array`` (uint8) as an IDX file, gzipped when the name ends in .gz."""
-    array = np.asarray(array, dtype=np.uint8)
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + b"".join(struct.pack(">I", d) for d in array.shape)
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "wb") as f:
-        f.write(header + array.tobytes())
+def gen(seed=0):
+    """A seeded ``torch.Generator`` (a fresh stream per call)."""
+    return torch.Generator().manual_seed(seed)
+
+
+def random_images(n=40, seed=0, binary=False):
+    """``(n, 1, 28, 28)`` random pixels in [0, 1] (0/1 pixels with ``binary``), fixed by ``seed``."""
+    x = torch.rand(n, 1, 28, 28, generator=gen(seed))
+    return (x > 0.7).float() if binary else x
+
+
+def tiny_vae(latent_dim=6, seed=0, hidden=32):
+    """A small, seeded, untrained ``MLPVAE`` (fast enough for unit tests)."""
+    torch.manual_seed(seed)
+    return MLPVAE(latent_dim=latent_dim, hidden=hidden)
+
+
+@pytest.fixture
+def images():
+    """40 random images ``(40, 1, 28, 28)``."""
+    return random_images(40, seed=1)
+
+
+@pytest.fixture
+def vae():
+    """A tiny untrained VAE with a 12-D code (more than the default 10 sliders)."""
+    return tiny_vae(latent_dim=12)
 
 
 def write_fake_split(folder, n_train=30, n_test=20, seed=0, gz=True):
@@ -35,11 +54,8 @@ def write_fake_split(folder, n_train=30, n_test=20, seed=0, gz=True):
 
 @pytest.fixture
 def fresh_data(monkeypatch, tmp_path):
-    """An empty COURSE_DATA folder and cleared in-process caches; restores the caches afterwards."""
+    """An empty COURSE_DATA folder and cleared in-process data caches; cleared again afterwards."""
     monkeypatch.setenv("COURSE_DATA", str(tmp_path / "data"))
-    data._load_cached.cache_clear()
-    data._download_failed.clear()
-    data._announced.clear()
+    data.clear_caches()
     yield tmp_path / "data"
-    data._load_cached.cache_clear()
-    data._download_failed.clear()
+    data.clear_caches()

@@ -5,10 +5,9 @@ import json
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
-
 from course_utils import config
 from course_utils.results import read_results, record_result
+from nbformat.v4 import new_code_cell, new_notebook
 
 
 def _load(name):

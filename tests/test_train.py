@@ -1,9 +1,7 @@
-import warnings
 
 import pytest
 import torch
 import torch.nn.functional as F
-
 from course_utils import config, models, train
 
 
@@ -17,18 +15,34 @@ def _ae_loss(model, batch):
     return F.mse_loss(torch.sigmoid(model(batch[0])), batch[0])
 
 
-def _run(seed, epochs=3, lr=1e-3):
+def _run(seed, steps=9, lr=1e-3):
     config.seed_everything(seed)
     model = models.Autoencoder(latent_dim=2, hidden=(32,))
-    history = train.fit(model, _ae_loss, _toy(), epochs=epochs, lr=lr, batch_size=32,
+    history = train.fit(model, _ae_loss, _toy(), steps=steps, lr=lr, batch_size=32, log_every=3,
                         generator=torch.Generator().manual_seed(seed), device="cpu", progress=False)
     return model, history
 
 
 def test_fit_reduces_loss_and_records_history():
-    _, history = _run(0, epochs=5, lr=3e-3)
-    assert list(history) == ["loss"] and len(history["loss"]) == 5
+    _, history = _run(0, steps=15, lr=3e-3)
+    assert list(history) == ["step", "loss"] and history["step"] == [3.0, 6.0, 9.0, 12.0, 15.0]
     assert history["loss"][-1] < history["loss"][0]
+
+
+def test_steps_not_epochs_set_the_work_whatever_the_data_size():
+    """The budget is counted in optimiser steps: 4,000 and 60,000 images get the same number of updates."""
+    calls = {}
+    for n in (40, 600):
+        model, seen = models.Autoencoder(latent_dim=2, hidden=(8,)), []
+
+        def loss_fn(m, batch, seen=seen):
+            seen.append(len(batch[0]))
+            return _ae_loss(m, batch)
+
+        history = train.fit(model, loss_fn, torch.rand(n, 1, 28, 28), steps=12, batch_size=16, device="cpu",
+                            progress=False)
+        calls[n] = (len(seen), history["step"][-1])
+    assert calls[40] == calls[600] == (12, 12.0)  # 40 images: the data are reshuffled and passed again
 
 
 def test_same_seed_same_numbers():
@@ -46,20 +60,21 @@ def test_fit_logs_parts_and_validation():
         loss = _ae_loss(m, batch)
         return loss, {"half": loss / 2}
 
-    history = train.fit(model, loss_fn, _toy(), epochs=2, val_data=_toy(1), device="cpu", progress=False)
-    assert set(history) == {"loss", "half", "val_loss", "val_half"}
+    history = train.fit(model, loss_fn, _toy(), steps=6, log_every=3, val_data=_toy(1), device="cpu", progress=False)
+    assert set(history) == {"step", "loss", "half", "val_loss", "val_half"} and len(history["val_loss"]) == 2
     assert history["half"][0] == pytest.approx(history["loss"][0] / 2, rel=1e-5)
 
 
 def test_nan_loss_stops_with_clear_error_naming_lr():
     model = models.Autoencoder(latent_dim=2, hidden=(16,))
     with pytest.raises(train.TrainingDiverged, match=r"lr=0\.5"):
-        train.fit(model, lambda m, b: m(b[0]).mean() * float("nan"), _toy(), epochs=1, lr=0.5, progress=False)
+        train.fit(model, lambda m, b: m(b[0]).mean() * float("nan"), _toy(), steps=1, lr=0.5, progress=False)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"epochs": -1}, "epochs"), ({"epochs": 1, "lr": 0}, "lr"), ({"epochs": 1.5}, "epochs")])
+@pytest.mark.parametrize("kwargs, match", [({"steps": -1}, "steps"), ({"steps": 1, "lr": 0}, "lr"),
+                                           ({"steps": 1.5}, "steps"), ({"steps": 2, "log_every": 0}, "log_every")])
 def test_fit_rejects_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         train.fit(models.Autoencoder(), _ae_loss, _toy(), **kwargs)
 
 
@@ -72,63 +87,45 @@ def test_evaluate_is_mean_over_data_and_keeps_mode():
     assert result["loss"] == pytest.approx(expected, rel=1e-5) and model.training
 
 
-def test_load_or_train_caches_and_retrains_corrupt_file(monkeypatch, tmp_path):
-    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
-    calls = []
-
-    def make_and_train(model):
-        def run():
-            calls.append(1)
-            return train.fit(model, _ae_loss, _toy(), epochs=1, device="cpu", progress=False)
-        return run
-
-    settings = {"lr": 1e-3, "data": train.fingerprint(_toy())}
-    first = models.Autoencoder(latent_dim=2, hidden=(16,))
-    history, loaded = train.load_or_train("toy", first, settings, make_and_train(first))
-    assert not loaded and len(calls) == 1
-    second = models.Autoencoder(latent_dim=2, hidden=(16,))
-    history2, loaded2 = train.load_or_train("toy", second, settings, make_and_train(second))
-    assert loaded2 and len(calls) == 1 and history2 == history
-    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
-    # other settings -> another file, trained again
-    train.load_or_train("toy", second, {**settings, "lr": 2e-3}, make_and_train(second))
-    assert len(calls) == 2
-    # a corrupt checkpoint is retrained with a warning, not fatal
-    train.checkpoint_path("toy", settings).write_bytes(b"garbage")
-    with pytest.warns(UserWarning, match="retraining"):
-        _, loaded3 = train.load_or_train("toy", second, settings, make_and_train(second))
-    assert not loaded3 and len(calls) == 3
-
-
-def test_fingerprint_tracks_content():
-    x = _toy()
-    assert train.fingerprint(x) == train.fingerprint(x.clone())
-    y = x.clone()
-    y[0, 0, 0, 0] += 0.5
-    assert train.fingerprint(x) != train.fingerprint(y)
-
-
-def test_checkpoint_name_is_validated():
-    with pytest.raises(ValueError, match="name"):
-        train.checkpoint_path("../evil", {})
-
-
 def test_check_finite_history():
     train.check_finite_history({"loss": [1.0, 0.5]})
     with pytest.raises(train.TrainingDiverged):
         train.check_finite_history({"loss": [1.0, float("inf")]})
 
 
-def test_random_stream_after_load_or_train_does_not_depend_on_the_cache(monkeypatch, tmp_path):
+def test_load_or_fit_trains_once_then_loads_the_same_weights(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+
+    def build_and_fit():
+        torch.manual_seed(0)
+        model = models.Autoencoder(latent_dim=2, hidden=(16,))
+        history, loaded = train.load_or_fit("toy", model, _ae_loss, _toy(), steps=4, device="cpu", progress=False)
+        return model, history, loaded
+
+    first, history, loaded = build_and_fit()
+    second, history2, loaded2 = build_and_fit()
+    assert not loaded and loaded2 and history2 == history
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+    assert second.training  # left in train mode, as after a real fit
+
+
+def test_load_or_fit_rejects_bad_arguments():
+    model = models.Autoencoder(latent_dim=2, hidden=(16,))
+    with pytest.raises(ValueError, match="optimizer"):
+        train.load_or_fit("toy", model, _ae_loss, _toy(), steps=1, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="seed"):
+        train.load_or_fit("toy", model, _ae_loss, _toy(), steps=1, seed=-1)
+
+
+def test_random_stream_after_load_or_fit_does_not_depend_on_the_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
 
     def run():
         torch.manual_seed(5)
         model = models.Autoencoder(latent_dim=2, hidden=(16,))
-        train.load_or_train("rng", model, {"v": 1}, lambda: train.fit(
-            model, _ae_loss, _toy(), epochs=1, device="cpu", progress=False))
-        return torch.rand(4)
+        _, loaded = train.load_or_fit("rng", model, _ae_loss, _toy(), steps=2, device="cpu", progress=False)
+        return torch.rand(4), loaded
 
-    trained_now, loaded = run(), run()
-    assert train.checkpoint_path("rng", {"v": 1}).exists()
-    assert torch.equal(trained_now, loaded)
+    (trained_now, loaded1), (after_load, loaded2) = run(), run()
+    assert not loaded1 and loaded2
+    assert torch.equal(trained_now, after_load)

@@ -8,9 +8,7 @@ import ipywidgets
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
-from course_utils.models import Autoencoder, MLPVAE
+from course_utils.models import MLPVAE, Autoencoder
 from course_utils.widgets import (
     LatentExplorer,
     image_to_png,
@@ -18,12 +16,7 @@ from course_utils.widgets import (
     render_latent,
     traversal_explorer,
 )
-
-
-@pytest.fixture
-def vae() -> MLPVAE:
-    torch.manual_seed(0)
-    return MLPVAE(latent_dim=12, hidden=32)
+from PIL import Image
 
 
 def decode_png(png: bytes) -> np.ndarray:

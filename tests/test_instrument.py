@@ -1,79 +1,20 @@
 """The GAN networks and the Fréchet-distance metrics used by notebook 05."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
+from course_utils.instrument import (
+    class_histogram,
+    classifier_fid,
+    frechet_distance,
+    sample_quality,
+)
 from scipy.linalg import sqrtm
-
-from course_utils import metrics, models
-
+from torch import nn
 
 # ----------------------------------------------------------------------------- networks
-
-
-def test_generator_shapes_and_pixel_range():
-    g = models.MLPGenerator(latent_dim=8, hidden=(16, 32))
-    z = torch.randn(5, 8) * 10  # large inputs: the sigmoid must still keep pixels in [0, 1]
-    images = g(z)
-    assert images.shape == (5, 1, 28, 28)
-    assert images.min() >= 0 and images.max() <= 1
-    assert torch.allclose(images, torch.sigmoid(g.logits(z)))
-
-
-def test_generator_sample_is_seeded_and_keeps_mode():
-    g = models.MLPGenerator(latent_dim=4, hidden=(8, 16))
-    g.train()
-    a = g.sample(6, generator=torch.Generator().manual_seed(0))
-    b = g.sample(6, generator=torch.Generator().manual_seed(0))
-    assert a.shape == (6, 1, 28, 28) and torch.equal(a, b)
-    assert g.training  # sampling switches to eval mode for BatchNorm and back
-
-
-def test_generator_without_batch_norm_has_none():
-    g = models.MLPGenerator(latent_dim=4, hidden=(8, 16), batch_norm=False)
-    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in g.modules())
-    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in models.MLPGenerator(4, (8, 16, 32)).modules()) == 2
-
-
-def test_discriminator_returns_one_logit_per_image():
-    d = models.MLPDiscriminator(hidden=(16,))
-    x = torch.rand(7, 1, 28, 28)
-    out = d(x)
-    assert out.shape == (7,)
-    assert torch.allclose(d(x.view(7, 784)), out)  # flat input accepted
-    # logits, not probabilities: a large last-layer bias pushes them outside [0, 1]
-    with torch.no_grad():
-        d.net[-1].bias.fill_(5.0)
-    assert (d(x) > 1).any()
-
-
-def test_gan_gradients_reach_the_generator_through_the_discriminator():
-    g, d = models.MLPGenerator(latent_dim=4, hidden=(8, 16)), models.MLPDiscriminator(hidden=(8,))
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(d(g(torch.randn(3, 4))), torch.ones(3))
-    loss.backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
-
-
-@pytest.mark.parametrize(
-    "make, error",
-    [
-        (lambda: models.MLPGenerator(latent_dim=0), ValueError),
-        (lambda: models.MLPGenerator(latent_dim=2.5), TypeError),
-        (lambda: models.MLPGenerator(hidden=()), ValueError),
-        (lambda: models.MLPGenerator(hidden=(8, -1)), ValueError),
-        (lambda: models.MLPDiscriminator(hidden=()), ValueError),
-    ],
-)
-def test_gan_constructors_reject_bad_sizes(make, error):
-    with pytest.raises(error):
-        make()
-
-
-def test_gan_forward_rejects_bad_shapes():
-    with pytest.raises(ValueError, match="latent"):
-        models.MLPGenerator(latent_dim=4, hidden=(8,))(torch.randn(2, 5))
-    with pytest.raises(ValueError, match="images"):
-        models.MLPDiscriminator(hidden=(8,))(torch.rand(2, 1, 14, 14))
 
 
 # ----------------------------------------------------------------------------- Fréchet distance
@@ -84,9 +25,9 @@ def test_frechet_distance_hand_computed_1d():
     # d² = (1 - 2)² + 2 + 8 - 2 sqrt(2 * 8) = 1 + 10 - 8 = 3
     a = torch.tensor([[0.0], [2.0]])
     b = torch.tensor([[0.0], [4.0]])
-    assert metrics.frechet_distance(a, b) == pytest.approx(3.0, abs=1e-9)
+    assert frechet_distance(a, b) == pytest.approx(3.0, abs=1e-9)
     # same spread, shifted mean by 3: only the mean term, 9
-    assert metrics.frechet_distance(a, a + 3) == pytest.approx(9.0, abs=1e-9)
+    assert frechet_distance(a, a + 3) == pytest.approx(9.0, abs=1e-9)
 
 
 def test_frechet_distance_hand_computed_2d_diagonal():
@@ -95,16 +36,16 @@ def test_frechet_distance_hand_computed_2d_diagonal():
     a = design * torch.tensor([1.0, 2.0])                       # var (4/3)*(1, 4), mean 0
     b = design * torch.tensor([3.0, 2.0]) + torch.tensor([1.0, -2.0])  # var (4/3)*(9, 4), mean (1, -2)
     expected = (1 + 4) + (4 / 3) * ((1 - 3) ** 2 + (2 - 2) ** 2)    # |dmu|² + sum (sd_a - sd_b)²
-    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-9)
 
 
 def test_frechet_distance_is_zero_for_identical_sets_and_symmetric():
     gen = torch.Generator().manual_seed(0)
     a = torch.randn(300, 16, generator=gen) @ torch.randn(16, 16, generator=gen)
     b = torch.randn(200, 16, generator=gen) + 0.5
-    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
-    assert metrics.frechet_distance(a, b) == pytest.approx(metrics.frechet_distance(b, a), rel=1e-6)
-    assert metrics.frechet_distance(a, b) > 1.0
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+    assert frechet_distance(a, b) == pytest.approx(frechet_distance(b, a), rel=1e-6)
+    assert frechet_distance(a, b) > 1.0
 
 
 def test_frechet_distance_matches_scipy_sqrtm():
@@ -113,13 +54,13 @@ def test_frechet_distance_matches_scipy_sqrtm():
     b = (torch.randn(250, 10, generator=gen) @ torch.randn(10, 10, generator=gen) + 1).double()
     ca, cb = np.cov(a.numpy().T), np.cov(b.numpy().T)
     expected = ((a.mean(0) - b.mean(0)) ** 2).sum().item() + np.trace(ca + cb - 2 * sqrtm(ca @ cb).real)
-    assert metrics.frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
 
 
 def test_frechet_distance_grows_with_the_shift():
     gen = torch.Generator().manual_seed(2)
     a = torch.randn(500, 4, generator=gen)
-    d = [metrics.frechet_distance(a, a + shift) for shift in (0.5, 1.0, 2.0)]
+    d = [frechet_distance(a, a + shift) for shift in (0.5, 1.0, 2.0)]
     # a pure shift of every coordinate by s adds exactly 4 s² (covariances are identical)
     assert d == pytest.approx([4 * 0.25, 4 * 1.0, 4 * 4.0], rel=1e-6)
 
@@ -136,7 +77,7 @@ def test_frechet_distance_grows_with_the_shift():
 )
 def test_frechet_distance_rejects_bad_input(a, b, error):
     with pytest.raises(error):
-        metrics.frechet_distance(a, b)
+        frechet_distance(a, b)
 
 
 # ----------------------------------------------------------------------------- classifier-based metrics
@@ -167,7 +108,7 @@ def _quadrant_images(quadrants, gen):
 def test_class_histogram_counts_the_classifier_calls():
     gen = torch.Generator().manual_seed(3)
     quadrants = torch.tensor([0, 0, 0, 1, 3, 3])
-    hist = metrics.class_histogram(_quadrant_images(quadrants, gen), _PixelClassifier(), num_classes=4)
+    hist = class_histogram(_quadrant_images(quadrants, gen), _PixelClassifier(), num_classes=4)
     assert hist.tolist() == torch.bincount(quadrants, minlength=4).tolist()
     assert hist.dtype == torch.int64
 
@@ -177,21 +118,69 @@ def test_classifier_fid_uses_the_classifier_features():
     clf = _PixelClassifier()
     a = _quadrant_images(torch.randint(0, 4, (64,), generator=gen), gen)
     b = _quadrant_images(torch.zeros(64, dtype=torch.long), gen)  # collapsed onto one class
-    assert metrics.classifier_fid(a, a, clf) == pytest.approx(0.0, abs=1e-8)
-    expected = metrics.frechet_distance(clf.features(a), clf.features(b))
-    assert metrics.classifier_fid(a, b, clf) == pytest.approx(expected, rel=1e-6)
-    assert metrics.classifier_fid(a, b, clf) > metrics.classifier_fid(a, a[torch.randperm(64, generator=gen)][:32], clf)
+    assert classifier_fid(a, a, clf) == pytest.approx(0.0, abs=1e-8)
+    expected = frechet_distance(clf.features(a), clf.features(b))
+    assert classifier_fid(a, b, clf) == pytest.approx(expected, rel=1e-6)
+    assert classifier_fid(a, b, clf) > classifier_fid(a, a[torch.randperm(64, generator=gen)][:32], clf)
 
 
 def test_classifier_metrics_reject_bad_images():
     clf = _PixelClassifier()
     with pytest.raises(ValueError, match="images"):
-        metrics.class_histogram(torch.rand(3, 28, 28), clf)
+        class_histogram(torch.rand(3, 28, 28), clf)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
-        metrics.class_histogram(torch.rand(3, 1, 28, 28) * 2 - 1, clf, num_classes=4)
+        class_histogram(torch.rand(3, 1, 28, 28) * 2 - 1, clf, num_classes=4)
     with pytest.raises(ValueError, match="num_classes"):
-        metrics.class_histogram(torch.rand(3, 1, 28, 28), clf, num_classes=10)
+        class_histogram(torch.rand(3, 1, 28, 28), clf, num_classes=10)
     with pytest.raises(ValueError, match="num_classes"):
-        metrics.class_histogram(torch.rand(3, 1, 28, 28), clf, num_classes=0)
+        class_histogram(torch.rand(3, 1, 28, 28), clf, num_classes=0)
     with pytest.raises(TypeError):
-        metrics.classifier_fid(np.zeros((3, 1, 28, 28)), torch.rand(3, 1, 28, 28), clf)
+        classifier_fid(np.zeros((3, 1, 28, 28)), torch.rand(3, 1, 28, 28), clf)
+
+
+class BrightnessClassifier(nn.Module):
+    """A fake digit classifier: class k when the mean pixel is near k/10 (sharpness of the logits = `gain`)."""
+
+    def __init__(self, gain=200.0):
+        super().__init__()
+        self.gain = gain
+        self.dummy = nn.Parameter(torch.zeros(1))  # classify() reads the device from a parameter
+
+    def forward(self, x):
+        m = x.flatten(1).mean(1, keepdim=True)
+        return -self.gain * (m * 10 - torch.arange(10.0)) ** 2 + self.dummy
+
+
+def _constant_images(levels):
+    return torch.stack([torch.full((1, 28, 28), k / 10) for k in levels])
+
+
+def test_sample_quality_of_diverse_confident_samples():
+    q = sample_quality(BrightnessClassifier(), _constant_images(list(range(10)) * 3))
+    assert q["confidence"] > 0.99 and q["confident_fraction"] == 1.0
+    assert math.isclose(q["class_entropy"], math.log(10), rel_tol=1e-5)
+    assert torch.allclose(q["class_histogram"], torch.full((10,), 0.1))
+
+
+def test_sample_quality_of_a_collapsed_generator():
+    q = sample_quality(BrightnessClassifier(), _constant_images([3] * 20))
+    assert q["class_entropy"] == 0.0
+    assert q["class_histogram"][3] == 1.0 and q["class_histogram"].sum() == 1.0
+
+
+def test_sample_quality_of_ambiguous_samples():
+    # Half-way between two classes: the classifier splits its vote, confidence ~0.5.
+    q = sample_quality(BrightnessClassifier(), _constant_images([3.5] * 8))
+    assert 0.4 < q["confidence"] < 0.6 and q["confident_fraction"] == 0.0
+
+
+@pytest.mark.parametrize("bad", [torch.rand(5, 784), torch.rand(0, 1, 28, 28), torch.rand(2, 1, 14, 14), [1, 2]])
+def test_sample_quality_rejects_bad_samples(bad):
+    with pytest.raises(ValueError, match="samples"):
+        sample_quality(BrightnessClassifier(), bad)
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, True])
+def test_sample_quality_rejects_bad_threshold(bad):
+    with pytest.raises(ValueError, match="confident"):
+        sample_quality(BrightnessClassifier(), _constant_images([1, 2]), confident=bad)
