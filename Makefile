@@ -7,7 +7,7 @@ NB      ?=
 HOMEWORK_DIR ?= homework
 JUPYTER_TIMEOUT ?= 1800
 
-.PHONY: help setup lab test test-unit figures homework grade bench clean
+.PHONY: help setup lab test test-unit figures homework grade bench bench-publish clean
 
 help:
 	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
@@ -15,7 +15,8 @@ help:
 	@echo "make figures   run every notebook in full mode in place (refreshes figures/ and outputs)"
 	@echo "make homework  write student versions to \$$HOMEWORK_DIR (default homework/)"
 	@echo "make grade NB=path/to/submission.ipynb   grade one submitted notebook"
-	@echo "make bench     measure speed and quality numbers (benchmarks/results.json)"
+	@echo "make bench     run every notebook in full mode, timed, and print the numbers (writes only build/bench/)"
+	@echo "make bench-publish   copy build/bench/ results into benchmarks/ and rewrite the README tables"
 
 # Reinstalls only when pyproject.toml changes; a second `make test` goes straight to the tests.
 $(STAMP): pyproject.toml
@@ -52,6 +53,10 @@ grade: $(STAMP)
 clean:
 	rm -rf .cache homework build .pytest_cache
 
+# Measuring never touches tracked files: figures go to a temporary folder, results to build/bench/.
+# Publishing them (benchmarks/*.json and the README tables) is the explicit second step.
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+bench-publish: $(STAMP)
 	$(PY) benchmarks/readme_table.py

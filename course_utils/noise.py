@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .checks import check_fraction, check_images, check_int
+from .checks import check_fraction, check_images
 
 
 def salt_and_pepper(images: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:

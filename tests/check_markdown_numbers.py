@@ -25,7 +25,7 @@ _UNIT = r"(?:\s*(?:nats?|dB|seconds?|minutes?|ms)|\s+(?:s|sec|min))\b"  # "75 s"
 _NUMBER = r"(?<![\w.])\d+(?:[.,]\d+)?"
 PROSE_PATTERNS = [
     re.compile(rf"{_NUMBER}\s*%"),                             # 12 %, 0.5%
-    re.compile(r"(?<![\w.\-])\d+\.\d+(?![\w.])"),               # 0.72, 113.9
+    re.compile(r"(?<![\w.\-])\d+\.\d+(?!\w|\.\d)"),              # 0.72, 113.9 (not 1.2.3)
     re.compile(rf"{_NUMBER}{_UNIT}"),                          # 113 nats, 20 dB, 75 s, 4 minutes
 ]
 MATH_PATTERN = re.compile(r"\d+(?:\.\d+)?\s*\$?\s*(?:\\[a-z]+\{)?\s*(?:nats?|dB)\b")

@@ -28,28 +28,43 @@ def test_loader_speedup_measures_both_loops():
     assert out["images"] == 256
 
 
-def test_runner_writes_json_lines(tmp_path, monkeypatch):
+def test_runner_writes_json_lines_with_the_data_counted(tmp_path, monkeypatch):
     monkeypatch.delenv("COURSE_RESULTS", raising=False)
     out = tmp_path / "results.json"
     assert run.main(["--only", run.LOADER, "--out", str(out)]) == 0
     lines = out.read_text().splitlines()
     records = [json.loads(line) for line in lines]
     assert [r["name"] for r in records] == [run.LOADER]
-    assert {"name", "value", "unit", "data", "machine"} <= set(records[0]) and records[0]["value"] > 0
+    assert {"name", "value", "unit", "data", "machine", "train_images", "test_images"} <= set(records[0])
+    assert records[0]["value"] > 0
 
 
-def test_results_recorded_inside_a_notebook_are_collected(tmp_path):
+def test_the_data_context_counts_what_the_notebooks_will_load(fresh_data, monkeypatch):
+    """A 300-image training set is reported as 300 images, not as 'the full MNIST'."""
+    from conftest import write_fake_split
+
+    write_fake_split(fresh_data / "MNIST" / "raw", n_train=300, n_test=50)
+    context = run.data_context()
+    assert (context["train_images"], context["test_images"]) == (300, 50)
+    assert "300 train / 50 test" in context["data"] and "folder" in context["data"]
+
+
+def test_results_recorded_inside_a_notebook_are_collected_and_no_figure_lands_in_the_repository(tmp_path):
     nb = new_notebook(cells=[new_code_cell(
         "from course_utils.results import record_result\n"
-        "record_result('toy_metric', 2 + 0.5, 'dB', note='from a kernel')"
+        "record_result('toy_metric', 2 + 0.5, 'dB', note='from a kernel')\n"
+        "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+        "from course_utils.plotting import save_figure\nplt.plot([1, 2])\nsave_figure('bench_probe')"
     )])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = tmp_path / "toy.ipynb"
     nbformat.write(nb, path)
     results = tmp_path / "results.jsonl"
-    run.run_notebook(path, results, timeout=120)
+    with config.environment(COURSE_FAST="0"):  # full mode would write figures/ if the runner let it
+        seconds = run.run_notebook(path, results, timeout=120)
     (record,) = read_results(results)
     assert record["name"] == "toy_metric" and record["value"] == 2.5 and record["note"] == "from a kernel"
+    assert seconds > 0 and not (config.REPO_ROOT / "figures" / "bench_probe.png").exists()
 
 
 def test_every_benchmarked_notebook_records_its_names():
@@ -74,15 +89,21 @@ def test_record_result_validates_and_only_writes_when_asked(tmp_path, monkeypatc
         record_result("x_metric", "3", "x")
 
 
-def test_readme_table_is_rewritten_between_markers(tmp_path):
+def test_readme_tables_are_rewritten_between_markers_with_a_column_per_data_set(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{readme_table.START}\nold\n{readme_table.END}\noutro\n")
-    results = tmp_path / "results.json"
-    results.write_text(json.dumps({"name": "vae_test_nelbo_nats", "value": 101.234, "unit": "nats",
-                                   "data": "toy data", "mode": "full", "machine": "2 cores"}) + "\n")
-    text = readme_table.update(readme, results)
-    assert "old" not in text and "**101** nats" in text and "toy data" in text
+    readme.write_text(f"intro\n{readme_table.NB_START}\nSTALE nb\n{readme_table.NB_END}\n"
+                      f"{readme_table.START}\nSTALE\n{readme_table.END}\noutro\n")
+    files = []
+    for label, nelbo, seconds in (("offline", 101.234, 50.0), ("full", 97.5, 61.0)):
+        path = tmp_path / f"results-{label}.json"
+        common = {"data": f"{label} data", "data_label": label, "mode": "full", "machine": "2 cores", "budget": 1.0}
+        path.write_text(json.dumps({"name": "vae_test_nelbo_nats", "value": nelbo, "unit": "nats", **common}) + "\n"
+                        + json.dumps({"name": "notebook_seconds_02", "value": seconds, "unit": "s", **common}) + "\n")
+        files.append(path)
+    text = readme_table.update(readme, files)
+    assert "STALE" not in text and "**101** nats | **97.5** nats" in text and "offline data" in text
+    assert "| 50 s | 61 s |" in text and "full run, 60,000 images" in text
     assert text.startswith("intro\n") and text.endswith("outro\n")
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="results:start"):
-        readme_table.update(readme, results)
+        readme_table.update(readme, files)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from course_utils import data
+from course_utils import data, idx_files
 
 from conftest import write_fake_split
 from course_utils.data import write_idx
@@ -196,7 +196,7 @@ def test_parsed_files_are_cached_as_tensors_and_refreshed_when_the_files_change(
     first = data.load_mnist(train=True)[0]
     assert (raw / "train-images-idx3-ubyte.course.pt").is_file()
     data.clear_caches()
-    monkeypatch.setattr(data, "read_idx", lambda path: (_ for _ in ()).throw(AssertionError("parsed again")))
+    monkeypatch.setattr(idx_files, "read_idx", lambda path: (_ for _ in ()).throw(AssertionError("parsed again")))
     assert torch.equal(data.load_mnist(train=True)[0], first)   # served from the tensor file
     monkeypatch.undo()
     _offline(monkeypatch)

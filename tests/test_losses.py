@@ -5,6 +5,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.distributions import Laplace, Normal
+
 from course_utils import losses
 from course_utils.losses import (
     elbo_loss,
@@ -13,7 +15,7 @@ from course_utils.losses import (
     laplace_nll,
     reconstruction_loss,
 )
-from torch.distributions import Laplace, Normal
+from course_utils.models import MLPVAE
 
 
 def test_bce_is_bernoulli_nll_summed_over_pixels_and_averaged_over_batch():
@@ -200,3 +202,78 @@ def test_kl_and_reconstruction_bad_input():
         reconstruction_loss(torch.zeros(1, 1, 28, 28), -torch.ones(1, 1, 28, 28))
     with pytest.raises(ValueError, match="beta"):
         elbo_loss(torch.zeros(1, 1, 28, 28), torch.zeros(1, 1, 28, 28), torch.zeros(1, 2), torch.zeros(1, 2), beta=-1)
+
+
+# ----------------------------------------------------------------------------- the course's objectives
+
+
+def test_vae_objective_is_reconstruction_plus_beta_kl_with_fixed_keys():
+    from course_utils.losses import VAEObjective, elbo_loss
+
+    torch.manual_seed(0)
+    model = MLPVAE(latent_dim=3, hidden=16)
+    x = torch.rand(5, 1, 28, 28)
+    for beta in (0.0, 1.0, 4.0):
+        torch.manual_seed(1)
+        loss, parts = VAEObjective(beta=beta)(model, (x,))
+        torch.manual_seed(1)
+        logits, mu, logvar = model(x)
+        expected = elbo_loss(logits, x, mu, logvar, beta=beta)
+        assert set(parts) == {"reconstruction", "kl"}
+        torch.testing.assert_close(loss, expected.loss)
+        torch.testing.assert_close(parts["reconstruction"], expected.reconstruction)
+
+
+def test_vae_objective_likelihood_kinds_and_reduction():
+    from course_utils.losses import VAEObjective, gaussian_nll, kl_normal, laplace_nll
+
+    torch.manual_seed(0)
+    model = MLPVAE(latent_dim=3, hidden=16)
+    x = torch.rand(4, 1, 28, 28)
+    for objective, nll in ((VAEObjective("gaussian", scale=0.3), lambda lg: gaussian_nll(lg, x, sigma=0.3)),
+                           (VAEObjective("laplace", scale=2.0), lambda lg: laplace_nll(lg, x, scale=2.0))):
+        torch.manual_seed(2)
+        loss, parts = objective(model, (x,))
+        torch.manual_seed(2)
+        logits, mu, logvar = model(x)
+        torch.testing.assert_close(loss, nll(logits) + kl_normal(mu, logvar))
+    torch.manual_seed(3)
+    total, _ = VAEObjective(reduction="sum")(model, (x,))
+    torch.manual_seed(3)
+    mean, _ = VAEObjective()(model, (x,))
+    torch.testing.assert_close(total, mean * len(x))
+
+
+def test_objectives_corrupt_the_input_but_score_against_the_clean_batch():
+    from course_utils.losses import AEObjective
+
+    model = models_autoencoder()
+    x = torch.rand(3, 1, 28, 28)
+    seen = []
+
+    def blank(images):
+        seen.append(images)
+        return torch.zeros_like(images)
+
+    loss, parts = AEObjective("mse", corruption=blank)(model, (x,))
+    expected = reconstruction_loss(model(torch.zeros_like(x)), x, "mse")
+    torch.testing.assert_close(loss, expected)
+    assert set(parts) == {"reconstruction"} and seen[0] is x
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(reconstruction="huber"), "reconstruction"), (dict(beta=-1.0), "beta"), (dict(scale=0.0), "scale"),
+    (dict(reduction="none"), "reduction"), (dict(corruption=3), "corruption"),
+])
+def test_vae_objective_rejects_bad_fields(kwargs, match):
+    from course_utils.losses import VAEObjective
+
+    with pytest.raises((TypeError, ValueError), match=match):
+        VAEObjective(**kwargs)
+
+
+def models_autoencoder():
+    from course_utils.models import Autoencoder
+
+    torch.manual_seed(0)
+    return Autoencoder(latent_dim=2, hidden=(8,))

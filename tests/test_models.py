@@ -165,3 +165,35 @@ def test_vae_forward_shapes_and_gradient_reaches_encoder(model, images):
     elbo_loss(logits, images[:5], mu, logvar).loss.backward()
     assert model.to_mu.weight.grad is not None and model.to_mu.weight.grad.abs().sum() > 0
     assert model.to_logvar.weight.grad.abs().sum() > 0
+
+
+def test_evaluating_switches_off_dropout_and_gradients_and_restores_the_mode_even_on_error():
+    from course_utils.models import evaluating
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.5)).train()
+    x = torch.ones(2, 4)
+    with evaluating(model):
+        assert not model.training and not torch.is_grad_enabled()
+        assert torch.equal(model(x), model(x))  # no dropout: deterministic
+    assert model.training
+    with pytest.raises(RuntimeError, match="boom"):
+        with evaluating(model):
+            raise RuntimeError("boom")
+    assert model.training and torch.is_grad_enabled()
+    model.eval()
+    with evaluating(model):
+        pass
+    assert not model.training  # an eval-mode model stays in eval mode
+
+
+def test_reconstruct_decodes_the_mean_code_of_a_vae_and_the_logits_of_an_autoencoder():
+    from course_utils.models import MLPVAE, Autoencoder, reconstruct
+
+    torch.manual_seed(0)
+    vae, ae = MLPVAE(latent_dim=3, hidden=8), Autoencoder(latent_dim=2, hidden=(8,))
+    x = torch.rand(5, 1, 28, 28)
+    out = reconstruct(vae, x, batch_size=2)
+    with torch.no_grad():
+        torch.testing.assert_close(out, torch.sigmoid(vae.decode_logits(vae.encode(x)[0])))
+        torch.testing.assert_close(reconstruct(ae, x), torch.sigmoid(ae(x)))
+    assert vae.training  # mode restored
