@@ -125,8 +125,8 @@ def _write_tensor_cache(images: Path, labels: Path, x: np.ndarray, y: np.ndarray
         return
     tmp = path.with_suffix(".tmp")
     try:
-        torch.save({"stamp": _stamp(images, labels), "images": torch.from_numpy(np.ascontiguousarray(x)),
-                    "labels": torch.from_numpy(np.ascontiguousarray(y))}, tmp)
+        torch.save({"stamp": _stamp(images, labels), "images": torch.from_numpy(np.array(x, copy=True)),
+                    "labels": torch.from_numpy(np.array(y, copy=True))}, tmp)
         tmp.replace(path)
     except OSError:
         tmp.unlink(missing_ok=True)
