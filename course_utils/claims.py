@@ -48,6 +48,8 @@ def claim(condition: bool, text: str, **measured) -> bool:
         print(f"[claim not checked in fast mode] {text}{detail}")
     elif holds:
         print(f"[claim holds] {text}{detail}")
+    elif config.CLAIMS == "report":  # a timing run on stand-in data: say it, do not stop
+        print(f"[claim FAILS in this run, not enforced: COURSE_CLAIMS=report] {text}{detail}")
     else:
         raise ClaimFailed(f"this run contradicts the text: {text}{detail}")
     return holds

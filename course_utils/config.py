@@ -13,6 +13,8 @@ This is the only module that reads the environment:
   temporary one, so a benchmark run never rewrites tracked files).
 * ``COURSE_SEED``    — the seed of every notebook (default 0); run a notebook with 1 or 2 to see that its
   claims do not hang on one lucky seed.
+* ``COURSE_CLAIMS``  — ``check`` (default): a claim of the text that a full run contradicts raises;
+  ``report``: it is printed instead (for timing runs on stand-in data, such as Fashion-MNIST laid out as MNIST).
 * ``COURSE_BUDGET``  — multiplies every full-mode training budget (default 1): ``COURSE_BUDGET=4`` trains
   four times as many optimiser steps, for a GPU or a patient CPU. Fast mode ignores it.
 """
@@ -48,6 +50,9 @@ def _env_number(name: str, default, kind, low, high):
 
 SEED: int = _env_number("COURSE_SEED", 0, int, 0, 2**31 - 1)
 BUDGET: float = _env_number("COURSE_BUDGET", 1.0, float, 0.01, 1000.0)
+CLAIMS: str = os.environ.get("COURSE_CLAIMS", "check").strip() or "check"
+if CLAIMS not in ("check", "report"):
+    raise ValueError(f"COURSE_CLAIMS must be 'check' or 'report', got {CLAIMS!r}")
 
 # The repository root when the package is installed in editable mode from a checkout;
 # otherwise a per-user folder, so an installed copy never writes into site-packages.

@@ -46,3 +46,10 @@ def test_mean_spread_and_bad_input():
         claims.mean_spread([])
     with pytest.raises(ValueError, match="text"):
         claims.claim(True, "")
+
+
+def test_report_mode_prints_a_failed_claim_instead_of_raising(monkeypatch, capsys):
+    monkeypatch.setattr(config, "FAST", False)
+    monkeypatch.setattr(config, "CLAIMS", "report")
+    assert claims.claim(False, "digits on fashion images", x=1.0) is False
+    assert "FAILS in this run, not enforced" in capsys.readouterr().out
