@@ -130,11 +130,9 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     Returns a ``torch.Generator`` seeded with ``seed`` for code that wants its own stream
     (for example the batch iterator's shuffling).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    if not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
-    seed = int(seed)
+    from .checks import check_int
+
+    seed = check_int("seed", seed, 0, 2**32 - 1)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from . import config
+from .checks import check_int
 from .models import evaluating, model_device
 
 
@@ -24,8 +25,7 @@ def make_grid(images: torch.Tensor, nrow: int = 8, pad: int = 1, pad_value: floa
         images = images[:, 0]
     if images.dim() != 3 or len(images) == 0:
         raise ValueError(f"images must have shape (B, 1, H, W) or (B, H, W) with B >= 1, got {tuple(images.shape)}")
-    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
-        raise ValueError(f"nrow must be an int >= 1, got {nrow!r}")
+    check_int("nrow", nrow, low=1)
     imgs = images.detach().float().cpu().numpy()
     b, h, w = imgs.shape
     ncol = min(nrow, b)

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .checks import check_int
 from .models import evaluating, model_device
 
 MAX_DEFAULT_SLIDERS = 10  # more sliders than this do not fit on a screen; pass dims= to choose others
@@ -93,8 +94,7 @@ def image_to_png(image: np.ndarray, scale: int = 6) -> bytes:
     image = np.asarray(image, dtype=np.float32)
     if image.ndim != 2:
         raise ValueError(f"image must have shape (H, W), got {image.shape}")
-    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 32:
-        raise ValueError(f"scale must be an int in [1, 32], got {scale!r}")
+    check_int("scale", scale, 1, 32)
     pixels = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
     h, w = pixels.shape
     big = Image.fromarray(pixels).resize((w * scale, h * scale), Image.NEAREST)
@@ -226,8 +226,7 @@ def traversal_explorer(
     dims = _check_dims(dims, latent_dim)
     value_range, step = _check_range(value_range, step)
     base = torch.zeros(latent_dim) if base is None else _as_latent(base, latent_dim)
-    if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= 32:
-        raise ValueError(f"scale must be an int in [1, 32], got {scale!r}")
+    check_int("scale", scale, 1, 32)
     return LatentExplorer({str(k): v for k, v in models.items()}, dims, value_range, step, base, scale)
 
 
