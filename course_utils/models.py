@@ -157,7 +157,10 @@ class VAE(nn.Module):
 
 
 class MLPVAE(VAE):
-    """The classic MLP VAE (Kingma & Welling): 784 -> 400 -> (mu, logvar) of size 20; 20 -> 400 -> 784."""
+    """An MLP VAE, 784 -> 400 -> (mu, logvar) of size 20; 20 -> 400 -> 784 (first used in notebook 02).
+
+    These are the widths of the PyTorch examples VAE; Kingma & Welling (2014) used 500 hidden units for MNIST.
+    """
 
     def __init__(self, latent_dim: int = 20, hidden: int = 400):
         super().__init__()
