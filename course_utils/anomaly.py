@@ -48,6 +48,8 @@ def auroc(scores, is_anomaly) -> float:
     Higher scores must mean "more anomalous". The AUROC equals the probability that a random anomaly
     scores higher than a random normal example (ties count one half): 1 is perfect, 0.5 is chance,
     below 0.5 means the score ranks the wrong way round. Accepts tensors, arrays or lists.
+
+    First used in notebook 07.
     """
 
     s, y = _check_scores(scores, is_anomaly)
@@ -60,6 +62,8 @@ def roc_curve(scores, is_anomaly) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Flagging every example whose score is ``>= thresholds[i]`` as anomalous gives false-positive rate
     ``fpr[i]`` (share of normal examples flagged) and true-positive rate ``tpr[i]`` (share of anomalies
     caught). ``fpr`` and ``tpr`` rise from 0 to 1. Inputs as for ``auroc``.
+
+    First used in notebook 07.
     """
 
     s, y = _check_scores(scores, is_anomaly)
@@ -80,6 +84,8 @@ def reconstruction_scores(model, images: torch.Tensor, kind: str = "mse", batch_
     returning ``(mu, logvar)``) decodes its mean code ``mu``, so the score is deterministic.
     ``kind`` is ``"mse"`` (squared error summed over pixels), ``"bce"`` (Bernoulli NLL, nats) or ``"l1"``.
     The model runs in ``eval`` mode; its training flag is restored.
+
+    First used in notebook 07.
     """
 
     _check_model_images(model, images, batch_size)
@@ -106,6 +112,8 @@ def nelbo_scores(
     ``-ELBO(x) = E_q[-log p(x|z)] + KL(q(z|x) || N(0, I))`` with the expectation estimated from
     ``samples`` draws z ~ q(z|x) (drawn on the CPU with ``generator``). Bernoulli decoder, beta = 1.
     Its mean over images matches ``vae_nelbo(...)["nelbo"]``; it upper-bounds ``-log p(x)``.
+
+    First used in notebook 07.
     """
 
     if not isinstance(model, VAE):
@@ -132,6 +140,8 @@ def nearest_neighbour_distance(images: torch.Tensor, reference: torch.Tensor, ba
     The no-learning baseline of notebook 07 (an anomaly is far from every normal training image) and the
     memorisation check of notebook 05 (a generator that copies its training set scores ~0). Computed in
     chunks of ``batch_size`` queries, so the full ``N x M`` distance matrix is never held at once.
+
+    First used in notebook 05.
     """
     for name, t in (("images", images), ("reference", reference)):
         if not isinstance(t, torch.Tensor) or t.dim() < 2 or len(t) == 0:

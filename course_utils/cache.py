@@ -146,6 +146,8 @@ def load_or_run(
     Returns ``(history, loaded)``. ``run()`` executes on a forked random state, so the random numbers drawn
     *after* this call are the same whether the weights were trained now or loaded. A corrupt or
     mismatching checkpoint is retrained with a warning, never fatal.
+
+    First used in notebook 05.
     """
     mods = _as_modules(modules)
     key = cache_key(modules=mods, run=run if describe_run else None, settings=settings)

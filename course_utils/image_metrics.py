@@ -14,6 +14,8 @@ def psnr(estimate: torch.Tensor, target: torch.Tensor, max_value: float = 1.0) -
 
     ``estimate``, ``target``: ``(B, ...)`` of the same shape. Returns ``(B,)``; an exact match gives ``inf``.
     Average PSNRs over images with ``.mean()`` only after checking for ``inf`` (``finite_mean`` helps).
+
+    First used in notebook 06.
     """
     if estimate.shape != target.shape:
         raise ValueError(f"estimate and target must have the same shape, got {tuple(estimate.shape)} and {tuple(target.shape)}")
@@ -46,6 +48,8 @@ def mean_psnr(estimate: torch.Tensor, target: torch.Tensor, max_value: float = 1
 
     ``estimate``, ``target``: ``(B, ...)`` of the same shape, values on the scale of ``max_value``.
     This is the convention of denoising papers (mean of per-image PSNRs, not PSNR of the mean MSE).
+
+    First used in notebook 06.
     """
     return finite_mean(psnr(estimate, target, max_value))
 
@@ -56,6 +60,8 @@ def sharpness(images: torch.Tensor) -> torch.Tensor:
     Finite differences ``dx``, ``dy`` between neighbouring pixels, ``sqrt(dx² + dy²)`` averaged over the
     image. Blurry images score low. It favours *any* high-frequency content, noise included, so compare
     it with the value for real digits rather than reading "higher is better".
+
+    First used in notebook 03.
     """
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a tensor, got {type(images).__name__}")

@@ -25,6 +25,8 @@ def mnist_classifier(device: torch.device | str | None = None, progress: bool = 
 
     Used to *measure* generated digits (accuracy/confidence on samples, Fréchet distance on its
     128-d features), so every notebook uses the same instrument. Returned in ``eval`` mode.
+
+    First used in notebook 01.
     """
     device = torch.device(device) if device is not None else config.device()
     x, y = load_mnist(train=True, limit=config.pick(None, 2000))
@@ -45,7 +47,7 @@ def classification_objective(model: torch.nn.Module, batch: tuple[torch.Tensor, 
 
 
 def classify(classifier: torch.nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """Class probabilities ``(B, 10)`` for images ``(B, 1, 28, 28)`` in [0, 1]."""
+    """Class probabilities ``(B, 10)`` for images ``(B, 1, 28, 28)`` in [0, 1]. First used in notebook 01."""
     device = model_device(classifier)
     with evaluating(classifier):
         out = [F.softmax(classifier(images[i : i + batch_size].to(device)), 1).cpu()
@@ -73,6 +75,8 @@ def sample_quality(classifier: torch.nn.Module, samples: torch.Tensor, confident
       * ``class_entropy``: entropy (nats) of the predicted-class histogram; ``log 10 ≈ 2.303`` when every
         digit is equally frequent, 0 when all samples are one class (it rewards diversity, not quality).
       * ``class_histogram``: the ``(10,)`` histogram itself.
+
+    First used in notebook 02.
     """
     if not isinstance(samples, torch.Tensor) or samples.dim() != 4 or samples.shape[1:] != (1, 28, 28):
         shape = tuple(samples.shape) if isinstance(samples, torch.Tensor) else type(samples).__name__
@@ -116,6 +120,8 @@ def frechet_distance(feats_a: torch.Tensor, feats_b: torch.Tensor) -> float:
     ``d² = |mu_a - mu_b|² + tr(S_a + S_b - 2 (S_a^½ S_b S_a^½)^½)`` with the unbiased covariances
     ``S`` (``N - 1`` in the denominator). The matrix square roots are taken in float64 through
     ``eigh`` (the covariances are symmetric PSD). Returns a float >= 0; 0 for identical sets.
+
+    First used in notebook 05.
     """
     _check_features("feats_a", feats_a)
     _check_features("feats_b", feats_b)
@@ -146,6 +152,8 @@ def classifier_fid(images_a: torch.Tensor, images_b: torch.Tensor, classifier: M
 
     ``classifier`` defaults to ``mnist_classifier()`` (the cached course instrument). The value depends on
     the set sizes (small sets read higher), so only compare numbers computed with the same N.
+
+    First used in notebook 05.
     """
     classifier = classifier if classifier is not None else mnist_classifier(progress=False)
     return frechet_distance(classifier_features(images_a, classifier), classifier_features(images_b, classifier))
@@ -155,6 +163,8 @@ def class_histogram(images: torch.Tensor, classifier: torch.nn.Module | None = N
     """How many of ``images`` ``(N, 1, 28, 28)`` the classifier assigns to each class: int64 counts ``(num_classes,)``.
 
     A generator that has collapsed onto a few modes shows up as classes with (almost) no samples.
+
+    First used in notebook 02.
     """
     check_images(images)
     check_int("num_classes", num_classes, low=1)

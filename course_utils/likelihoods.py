@@ -30,6 +30,8 @@ def latent_activity(mu: torch.Tensor) -> torch.Tensor:
     ``mu``: ``(N, D)`` encoder means of N data points. Returns ``(D,)`` variances over the data
     (unbiased, ``N - 1`` in the denominator). A dimension whose mean does not move with the input
     carries no information about it: the decoder cannot use it.
+
+    First used in notebook 03.
     """
     _check_codes_matrix("mu", mu)
     return mu.detach().float().var(0, unbiased=True).cpu()
@@ -40,6 +42,8 @@ def active_dims(mu: torch.Tensor, threshold: float = 0.01) -> int:
 
     ``mu``: ``(N, D)`` encoder means; ``threshold`` > 0 (Burda et al. use 0.01). With the prior
     N(0, 1), an active dimension's means spread over the data; a collapsed one sits at ~0 for every x.
+
+    First used in notebook 02.
     """
     check_number("threshold", threshold, low=0, low_open=True)
     return int((latent_activity(mu) > threshold).sum())
@@ -64,6 +68,8 @@ def vae_nelbo(
 
     Returns ``{"nelbo": reconstruction + kl, "reconstruction": E_q[-log p(x|z)], "kl": KL(q(z|x) || N(0, I))}``,
     each averaged over the N images. ``nelbo`` is an upper bound on ``-log p(x)``.
+
+    First used in notebook 02.
     """
     _check_vae_inputs(model, images, batch_size)
     device = model_device(model)
@@ -108,6 +114,8 @@ def importance_log_likelihood(
     Returns:
         ``(N,)`` float tensor on the CPU: log p(x) estimates in nats (negative numbers; −mean is
         comparable with ``vae_nelbo(...)["nelbo"]`` and lower than it).
+
+    First used in notebook 02.
     """
     _check_vae_inputs(model, images, batch_size)
     check_int("k", k, low=1)
@@ -153,6 +161,8 @@ def rate_distortion(
     drawn once per image on the CPU with ``generator``, so the numbers are reproducible. The rate is
     the closed-form KL, per dimension ``½ (mu² + σ² − log σ² − 1)``, averaged over the images.
     ``rate + distortion`` equals ``vae_nelbo(...)["nelbo"]`` for the same draws.
+
+    First used in notebook 04.
     """
     _check_vae_inputs(model, images, batch_size)
     if len(images) < 2:

@@ -41,6 +41,8 @@ def reconstruction_loss(
     * ``"l1"``: absolute error of ``sigmoid(logits)``, summed over pixels.
 
     Targets must lie in [0, 1] (BCE is meaningless outside it).
+
+    First used in notebook 01.
     """
     if kind not in RECONSTRUCTIONS:
         raise ValueError(f"kind must be one of {RECONSTRUCTIONS}, got {kind!r}")
@@ -65,6 +67,8 @@ def kl_normal(mu: torch.Tensor, logvar: torch.Tensor, reduction: str = "mean") -
     """KL( N(mu, diag(exp(logvar))) || N(0, I) ) in nats, summed over the latent dimensions.
 
     ``mu``, ``logvar``: ``(B, D)``. Closed form: ½ Σ_d (mu² + σ² − log σ² − 1).
+
+    First used in notebook 02.
     """
     if mu.shape != logvar.shape:
         raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
@@ -122,6 +126,8 @@ def gaussian_nll(
     standard deviation the decoder assumes around its mean. Per image with D pixels:
     ``SSE / (2 sigma²) + D/2 · log(2π sigma²)``; the second term is a constant, so training with it is
     training with ``SSE`` scaled by ``1 / (2 sigma²)``: a small sigma weighs reconstruction more.
+
+    First used in notebook 03.
     """
     sigma = _check_scale("sigma", sigma)
     if reduction not in REDUCTIONS:
@@ -139,6 +145,8 @@ def laplace_nll(
     ``logits``, ``x``: ``(B, 1, 28, 28)`` (any ``(B, ...)``). ``scale`` = b > 0 is the fixed spread
     (mean absolute deviation) around the decoder's mean. Per image with D pixels:
     ``SAE / b + D · log(2 b)``: the L1 loss scaled by ``1 / b`` plus a constant.
+
+    First used in notebook 03.
     """
     scale = _check_scale("scale", scale)
     if reduction not in REDUCTIONS:
@@ -190,6 +198,8 @@ class VAEObjective:
 
     The model must return ``(logits, mu, logvar)`` from ``model(x)`` (the course's ``VAE`` classes).
     Notebook 02 writes this loss out by hand once and checks it against this class.
+
+    First used in notebook 02.
     """
 
     reconstruction: str = "bce"
@@ -216,6 +226,8 @@ class AEObjective:
     """A plain autoencoder's loss for ``fit``: ``(model, batch) -> (loss, {"reconstruction": loss})``.
 
     ``model(x)`` returns reconstruction logits. Fields as for ``VAEObjective`` (no β, no KL).
+
+    First used in notebook 01.
     """
 
     reconstruction: str = "bce"

@@ -30,6 +30,8 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
     """``with evaluating(model):`` eval mode (dropout off, BatchNorm running statistics) and no gradients.
 
     The model's previous train/eval mode is restored on exit, also when the block raises.
+
+    First used in notebook 01.
     """
     was_training = model.training
     model.eval()
@@ -94,6 +96,8 @@ class Autoencoder(nn.Module):
     ``encode``: ``(B, 1, 28, 28)`` -> ``(B, latent_dim)``.
     ``decode_logits``: ``(B, latent_dim)`` -> ``(B, 1, 28, 28)`` logits; ``decode`` applies the sigmoid.
     ``forward``: images -> reconstruction logits ``(B, 1, 28, 28)``.
+
+    First used in notebook 01.
     """
 
     def __init__(self, latent_dim: int = 2, hidden: tuple[int, ...] = (512, 256)):
@@ -123,6 +127,8 @@ class VAE(nn.Module):
 
     Subclasses define ``encoder_body`` (images -> features), ``to_mu``/``to_logvar`` heads and
     ``decode_logits``. The heads are plain linear layers: mu and log sigma² may take any real value.
+
+    First used in notebook 02.
     """
 
     latent_dim: int
@@ -177,7 +183,10 @@ class MLPVAE(VAE):
 
 
 class ConvVAE(VAE):
-    """A small convolutional VAE: two stride-2 convolutions down (28 -> 14 -> 7), two transposed up."""
+    """A small convolutional VAE: two stride-2 convolutions down (28 -> 14 -> 7), two transposed up.
+
+    First used in notebook 02.
+    """
 
     def __init__(self, latent_dim: int = 20, channels: int = 32):
         super().__init__()
@@ -245,6 +254,8 @@ class MLPGenerator(nn.Module):
     Linear layers of widths ``hidden`` with LeakyReLU(0.2); BatchNorm after every hidden layer but
     the first when ``batch_norm`` (the classic MLP GAN layout), then ``Linear -> 784`` and a sigmoid.
     ``logits(z)`` returns the pre-sigmoid values ``(B, 1, 28, 28)``.
+
+    First used in notebook 05.
     """
 
     def __init__(self, latent_dim: int = 100, hidden: tuple[int, ...] = (128, 256, 512, 1024), batch_norm: bool = True):
@@ -281,6 +292,8 @@ class MLPDiscriminator(nn.Module):
 
     ``sigmoid(D(x))`` is the estimated probability that ``x`` is a real image.
     Layout 784 -> 512 -> 256 -> 1 with LeakyReLU(0.2), no sigmoid (the loss takes logits).
+
+    First used in notebook 05.
     """
 
     def __init__(self, hidden: tuple[int, ...] = (512, 256)):

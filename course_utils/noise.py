@@ -16,6 +16,8 @@ def salt_and_pepper(images: torch.Tensor, p: float, generator: torch.Generator |
     """Set a fraction ``p`` of the pixels to 0 or 1 (half each, on average). Returns a new tensor.
 
     ``images``: float ``(..., H, W)`` in [0, 1]; ``p`` in [0, 1]. Pixels are chosen independently.
+
+    First used in notebook 06.
     """
     check_images(images, exact_shape=False)
     p = check_fraction("p", p)
@@ -26,7 +28,10 @@ def salt_and_pepper(images: torch.Tensor, p: float, generator: torch.Generator |
 
 
 def gaussian_noise(images: torch.Tensor, sigma: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Add N(0, sigma²) noise to every pixel and clip back to [0, 1]. ``sigma`` in [0, 1]."""
+    """Add N(0, sigma²) noise to every pixel and clip back to [0, 1]. ``sigma`` in [0, 1].
+
+    First used in notebook 06.
+    """
     check_images(images, exact_shape=False)
     sigma = check_fraction("sigma", sigma)
     noise = torch.randn(images.shape, generator=generator).to(images.device, images.dtype)
@@ -34,7 +39,7 @@ def gaussian_noise(images: torch.Tensor, sigma: float, generator: torch.Generato
 
 
 def random_mask(images: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Set a fraction ``p`` of the pixels to 0 (dropped pixels). ``p`` in [0, 1]."""
+    """Set a fraction ``p`` of the pixels to 0 (dropped pixels). ``p`` in [0, 1]. First used in notebook 06."""
     check_images(images, exact_shape=False)
     p = check_fraction("p", p)
     keep = (torch.rand(images.shape, generator=generator) >= p).to(images.device, images.dtype)
@@ -47,6 +52,8 @@ def median_filter(images: torch.Tensor, size: int = 3) -> torch.Tensor:
     ``images``: float ``(..., H, W)``; ``size``: odd int >= 1. Returns a new tensor of the same shape.
     Borders repeat the edge pixel (like ``scipy.ndimage.median_filter(mode="nearest")``).
     Built on ``unfold``: every window becomes one column, so the medians are one vectorised call.
+
+    First used in notebook 06.
     """
     if not isinstance(images, torch.Tensor) or not images.is_floating_point():
         raise TypeError("images must be a floating-point tensor")

@@ -16,7 +16,10 @@ from .models import evaluating, model_device
 
 
 def make_grid(images: torch.Tensor, nrow: int = 8, pad: int = 1, pad_value: float = 1.0) -> np.ndarray:
-    """Tile ``(B, 1, H, W)`` (or ``(B, H, W)``) images into one ``(rows*(H+pad)-pad, nrow*(W+pad)-pad)`` array."""
+    """Tile ``(B, 1, H, W)`` (or ``(B, H, W)``) images into one ``(rows*(H+pad)-pad, nrow*(W+pad)-pad)`` array.
+
+    First used in notebook 02.
+    """
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a tensor, got {type(images).__name__}")
     if images.dim() == 4:
@@ -41,7 +44,10 @@ def show_grid(
     images: torch.Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None,
     vmin: float = 0.0, vmax: float = 1.0,
 ) -> plt.Axes:
-    """Draw a grid of grey-scale images (``(B, 1, H, W)``, values in [vmin, vmax]) on ``ax``."""
+    """Draw a grid of grey-scale images (``(B, 1, H, W)``, values in [vmin, vmax]) on ``ax``.
+
+    First used in notebook 01.
+    """
     if ax is None:
         cols = min(nrow, len(images))
         rows = -(-len(images) // cols)
@@ -54,7 +60,10 @@ def show_grid(
 
 
 def compare_rows(rows: Mapping[str, torch.Tensor], nrow: int = 10, scale: float = 0.6) -> plt.Figure:
-    """One labelled grid row per entry: ``{"input": x, "reconstruction": x_hat}``, each ``(B, 1, H, W)``."""
+    """One labelled grid row per entry: ``{"input": x, "reconstruction": x_hat}``, each ``(B, 1, H, W)``.
+
+    First used in notebook 01.
+    """
     fig, axes = plt.subplots(len(rows), 1, figsize=(scale * nrow, scale * 1.25 * len(rows) + 0.3), squeeze=False)
     for ax, (label, imgs) in zip(axes[:, 0], rows.items()):
         show_grid(imgs[:nrow], nrow=nrow, ax=ax)
@@ -71,6 +80,8 @@ def plot_history(
 
     The x axis is the optimiser step when the history has a ``"step"`` entry (``fit`` writes one), else
     the index of the logged point.
+
+    First used in notebook 01.
     """
     keys = list(keys) if keys is not None else [k for k in history if k != "step"]
     missing = [k for k in keys if k not in history]
@@ -98,7 +109,10 @@ def latent_scatter(
     z: torch.Tensor, labels: torch.Tensor, ax: plt.Axes | None = None, title: str | None = None,
     class_names: Sequence[str] | None = None, s: float = 4.0,
 ) -> plt.Axes:
-    """Scatter 2-D codes ``z`` ``(N, 2)`` coloured by integer ``labels`` ``(N,)`` with a legend."""
+    """Scatter 2-D codes ``z`` ``(N, 2)`` coloured by integer ``labels`` ``(N,)`` with a legend.
+
+    First used in notebook 01.
+    """
     if z.dim() != 2 or z.shape[1] != 2:
         raise ValueError(f"z must have shape (N, 2), got {tuple(z.shape)}")
     if len(labels) != len(z):
@@ -124,6 +138,8 @@ def save_figure(name: str, fig: plt.Figure | None = None, dpi: int = 110) -> Pat
 
     Full mode writes ``figures/NAME.png`` in the repository (the README shows these); fast mode writes
     to a temporary folder, so CI never touches tracked files. Returns the path written.
+
+    First used in notebook 01.
     """
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_\-]+", name):
         raise ValueError(f"name must be letters, digits, '-' or '_' (no extension), got {name!r}")
@@ -150,6 +166,8 @@ def traversal_images(
     Returns:
         ``(len(dims), len(values), 1, 28, 28)`` pixel values on the CPU. The model runs in ``eval``
         mode; its training flag is restored.
+
+    First used in notebook 04.
     """
     latent_dim = getattr(model, "latent_dim", None)
     if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or not hasattr(model, "decode"):
@@ -182,6 +200,8 @@ def traversal_grid(
     """Draw ``traversal_images``: rows = latent dimensions, columns = values (labelled underneath).
 
     ``row_labels`` (one per dim) default to ``z[d]``. Returns the axes.
+
+    First used in notebook 04.
     """
     images = traversal_images(model, dims, values, base)            # (rows, cols, 1, 28, 28)
     rows, cols = images.shape[:2]

@@ -28,7 +28,7 @@ LOG_POINTS = 25  # how many points a training curve gets, whatever the budget
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite."""
+    """The loss became NaN or infinite. First used in notebook 05."""
 
 
 def _split(out) -> tuple[torch.Tensor, dict[str, float]]:
@@ -43,7 +43,10 @@ def _as_tuple(data) -> tuple[torch.Tensor, ...]:
 
 
 def endless_batches(*tensors: torch.Tensor, batch_size: int, generator=None, device=None):
-    """Mini-batches from ``batches``, reshuffled at the end of every pass, forever (the caller stops)."""
+    """Mini-batches from ``batches``, reshuffled at the end of every pass, forever (the caller stops).
+
+    First used in notebook 01.
+    """
     while True:
         yield from batches(*tensors, batch_size=batch_size, generator=generator, device=device)
 
@@ -82,6 +85,8 @@ def fit(
 
     Raises:
         TrainingDiverged: the loss became NaN or inf (the message names the step and the learning rate).
+
+    First used in notebook 01.
     """
     steps = check_int("steps", steps, low=0)
     lr = check_number("lr", lr, 0, 10, low_open=True)
@@ -181,6 +186,8 @@ def load_or_fit(
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``; ``optimizer_args`` are passed to it (betas, weight decay).
 
     Returns ``(history, loaded)``; the model is left on ``device`` in train mode.
+
+    First used in notebook 01.
     """
     seed = config.SEED if seed is None else check_int("seed", seed, 0, 2**31 - 1)
     if optimizer not in OPTIMIZERS:
@@ -204,7 +211,10 @@ def load_or_fit(
 
 
 def check_finite_history(history: History) -> None:
-    """Raise ``TrainingDiverged`` if any logged value is NaN or inf (a sanity check for notebooks)."""
+    """Raise ``TrainingDiverged`` if any logged value is NaN or inf (a sanity check for notebooks).
+
+    First used in notebook 01.
+    """
     for key, values in history.items():
         if any(not math.isfinite(v) for v in values):
             raise TrainingDiverged(f"history[{key!r}] holds a non-finite value")

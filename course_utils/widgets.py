@@ -74,6 +74,8 @@ def render_latent(model, z) -> np.ndarray:
         float32 NumPy array ``(28, 28)`` with values in [0, 1].
 
     The model is evaluated in ``eval`` mode without gradients; its training flag is restored.
+
+    First used in notebook 02.
     """
     latent_dim = _latent_dim(model)
     z = _as_latent(z, latent_dim)
@@ -216,6 +218,8 @@ def traversal_explorer(
 
     Returns:
         a ``LatentExplorer`` (an ``ipywidgets.VBox``) with ``.sliders``, ``.images`` and ``.image``.
+
+    First used in notebook 04.
     """
     if not isinstance(models, Mapping) or len(models) == 0:
         raise TypeError("models must be a non-empty dict {label: model}")
@@ -242,5 +246,7 @@ def latent_explorer(
 
     Same arguments as ``traversal_explorer`` with a single ``model``. For a 2-D latent model the
     default is two sliders, ``z[0]`` and ``z[1]``.
+
+    First used in notebook 02.
     """
     return traversal_explorer({"": model}, dims=dims, value_range=value_range, step=step, base=base, scale=scale)
