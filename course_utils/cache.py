@@ -162,15 +162,10 @@ def load_or_run(
             return {k: list(v) for k, v in saved["history"].items()}, True
         except Exception as err:  # truncated file, unpickling error, wrong architecture, ...
             warnings.warn(f"checkpoint {path.name} could not be loaded ({type(err).__name__}: {err}); retraining")
-    with torch.random.fork_rng(devices=_cuda_devices(mods)):
+    with torch.random.fork_rng():  # every device: training may move the modules to the GPU
         history = run()
     tmp = path.with_suffix(".tmp")
     torch.save({"key": key, "state_dicts": {k: m.state_dict() for k, m in mods.items()},
                 "history": {k: [float(v) for v in vals] for k, vals in history.items()}}, tmp)
     tmp.replace(path)  # atomic: an interrupted save never leaves a half-written checkpoint behind
     return history, False
-
-
-def _cuda_devices(mods: dict[str, nn.Module]) -> list[int]:
-    devices = {p.device.index or 0 for m in mods.values() for p in m.parameters() if p.is_cuda}
-    return sorted(devices)
