@@ -22,6 +22,7 @@ This is the only module that reads the environment:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import random
 import tempfile
@@ -199,6 +200,9 @@ def data_summary(n_train: int, n_test: int | None = None) -> str:
     return f"Data: {kind}: {n_train:,} training images{test}; {mode}; seed {SEED}."
 
 
+WIDGETS_HINT = "Sliders need ipywidgets 8: pip install 'ipywidgets>=8' 'jupyterlab_widgets>=3' (or run make setup)."
+
+
 def banner() -> str:
     """One line for the setup cell saying which mode is on and which device is used. First used in notebook 01."""
     if FAST:
@@ -208,4 +212,7 @@ def banner() -> str:
         )
     else:
         text = "Full mode: the numbers in this notebook are the course's real results."
-    return f"{text}  Device: {device()}."
+    text = f"{text}  Device: {device()}."
+    if importlib.util.find_spec("ipywidgets") is None:
+        text += "\n" + WIDGETS_HINT
+    return text

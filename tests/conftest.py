@@ -1,4 +1,16 @@
-"""Shared fixtures and helpers: tiny models, random images, fake MNIST files, a fresh data cache."""
+"""Shared fixtures and helpers: tiny models, random images, fake MNIST files, a fresh data cache.
+
+Also session-wide settings for `make test` (unit tests and notebooks in one pytest run):
+
+* Fast mode keeps its checkpoints in one temporary folder for the whole session (``COURSE_CACHE``), so a
+  model that several notebooks train with the same settings (the digit classifier, for one) is trained once,
+  and the browser test's kernels load what the notebooks' kernels trained. Kernels inherit this environment.
+* The browser test runs last, after the notebooks have filled that cache.
+"""
+
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -6,6 +18,26 @@ import torch
 from course_utils import data
 from course_utils.data import write_idx
 from course_utils.models import MLPVAE
+
+_SESSION_CACHE = None
+
+
+def pytest_configure(config):
+    global _SESSION_CACHE
+    if os.environ.get("COURSE_FAST") == "1" and not os.environ.get("COURSE_CACHE"):
+        _SESSION_CACHE = tempfile.mkdtemp(prefix="course_fast_cache_")
+        os.environ["COURSE_CACHE"] = _SESSION_CACHE
+
+
+def pytest_unconfigure(config):
+    if _SESSION_CACHE is not None:
+        shutil.rmtree(_SESSION_CACHE, ignore_errors=True)
+        os.environ.pop("COURSE_CACHE", None)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Stable: every other test keeps its order; browser tests move to the end.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
 
 
 def gen(seed=0):

@@ -18,6 +18,8 @@ from course_utils.widgets import (
 )
 from PIL import Image
 
+from conftest import tiny_vae
+
 
 def decode_png(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)))
@@ -51,7 +53,8 @@ def test_render_latent_bad_input(vae):
 
 def test_default_sliders_capped_at_ten_and_named(vae):
     w = latent_explorer(vae)
-    assert isinstance(w, ipywidgets.VBox) and isinstance(w, LatentExplorer)
+    assert isinstance(w.box, ipywidgets.VBox) and isinstance(w, LatentExplorer)
+    assert "course-explorer" in w.box._dom_classes  # the browser test finds explorers by this class
     assert len(w.sliders) == 10
     assert [s.description for s in w.sliders] == [f"z[{i}]" for i in range(10)]
     assert all(isinstance(s, ipywidgets.FloatSlider) for s in w.sliders)
@@ -133,9 +136,76 @@ def test_traversal_explorer_bad_models(vae):
         traversal_explorer({"a": vae, "b": MLPVAE(latent_dim=3, hidden=8)})
 
 
+def test_an_explorer_displays_as_its_widget(vae):
+    bundle = latent_explorer(vae)._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_without_ipywidgets_it_shows_pictures_and_how_to_install(vae, monkeypatch):
+    import importlib.util
+
+    from course_utils import config, widgets
+
+    monkeypatch.setattr(widgets, "widgets", None)
+    w = latent_explorer(vae, dims=[0, 1])
+    assert w.sliders == [] and torch.equal(w.latent(), torch.zeros(12))
+    bundle = w._repr_mimebundle_()
+    assert widgets.INSTALL_HINT in bundle["text/plain"] and "pip install" in bundle["text/plain"]
+    assert bundle["text/html"].count("data:image/png;base64,") == 1
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ipywidgets" else real_find_spec(name, *a))
+    lines = config.banner().splitlines()
+    assert len(lines) == 2 and lines[1] == widgets.INSTALL_HINT
+
+
+def test_snapshot_draws_every_panel_at_every_setting(vae):
+    import matplotlib.pyplot as plt
+
+    w = traversal_explorer({"a": vae, "b": tiny_vae(latent_dim=12, seed=1)}, dims=[0, 1])
+    fig = w.snapshot([{"z[0]": -2.0}, {"z[0]": 2.0, "z[1]": 1.0}])
+    try:
+        images = [ax.images[0].get_array() for ax in fig.axes]
+        assert len(images) == 4
+        z = torch.zeros(12)
+        z[0] = 2.0
+        z[1] = 1.0
+        np.testing.assert_allclose(images[2], render_latent(vae, z), atol=1e-6)  # row 2, model "a"
+        assert fig.axes[2].get_ylabel() == "z[0] = 2, z[1] = 1"
+        assert w.latent().abs().sum() == 0, "a snapshot must not move the sliders"
+    finally:
+        plt.close(fig)
+    with pytest.raises(KeyError, match="no slider"):
+        w.snapshot([{"z[5]": 1.0}])
+    with pytest.raises(TypeError, match="list of dicts"):
+        w.snapshot({"z[0]": 1.0})
+
+
 def test_image_to_png_validates():
-    with pytest.raises(ValueError, match=r"\(H, W\)"):
+    with pytest.raises(ValueError, match=r"\(H, W\) or \(H, W, 3\)"):
         image_to_png(np.zeros((1, 28, 28)))
+    colour = decode_png(image_to_png(np.zeros((5, 7, 3), dtype=np.uint8), scale=3))
+    assert colour.shape == (15, 21, 3)
     with pytest.raises(ValueError, match="scale"):
         image_to_png(np.zeros((28, 28)), scale=100)
     assert decode_png(image_to_png(np.ones((28, 28)), scale=2)).shape == (56, 56)
+
+
+def test_a_decoder_that_returns_logits_is_drawn_through_the_sigmoid():
+    class LogitDecoder(torch.nn.Module):  # like notebook 01's hand-written autoencoder: no decode()
+        latent_dim = 2
+
+        def __init__(self):
+            super().__init__()
+            self.layer = torch.nn.Linear(2, 784)
+
+        def decode_logits(self, z):
+            return self.layer(z).view(-1, 1, 28, 28)
+
+        def forward(self, x):  # an encoder-decoder: calling it on a code would fail
+            raise AssertionError("render_latent must not call the model on a code")
+
+    torch.manual_seed(0)
+    model = LogitDecoder()
+    with torch.no_grad():
+        expected = torch.sigmoid(model.decode_logits(torch.tensor([[0.5, -1.0]])))[0, 0].numpy()
+    np.testing.assert_allclose(render_latent(model, [0.5, -1.0]), expected, atol=1e-6)
