@@ -8,7 +8,7 @@
 * ``threshold_explorer``   (07): move an anomaly threshold along the ROC curve; caught anomalies, false
   alarms, and the worst of each.
 
-Every redraw is one small decode or a few array operations on pictures rendered once (``PlotCanvas``), so
+Every redraw is one small decode or a few array operations on pictures rendered once (``panels.PlotCanvas``), so
 a slider move redraws in a few milliseconds on a CPU (the unit tests hold each explorer under 50 ms).
 """
 
@@ -19,65 +19,14 @@ from typing import Callable, Mapping
 
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from .anomaly import auroc, roc_curve
 from .checks import ArgumentError, check_images, check_int
 from .image_metrics import psnr
-from .models import evaluating, model_device, reconstruct
+from .models import reconstruct
 from .noise import gaussian_noise, salt_and_pepper
-from .widgets import Explorer, Panel, Slider, _latent_dim, digit_row, render_latent
-
-MARK_COLOUR = (214, 39, 40)  # matplotlib's tab:red, for the point the sliders describe
-
-
-# ----------------------------------------------------------------------------- a plot rendered once
-
-
-class PlotCanvas:
-    """A matplotlib plot drawn once to pixels, on which a data point can be marked quickly.
-
-    Drawing a scatter of 60,000 codes takes a few hundred milliseconds; marking one point on its pixels
-    takes well under one. ``PlotCanvas(draw)`` calls ``draw(ax)`` once on a fresh figure.
-
-    Attributes:
-        pixels: the rendered plot, uint8 ``(H, W, 3)``.
-    """
-
-    def __init__(self, draw: Callable, size_inches: tuple[float, float] = (3.4, 3.2), dpi: int = 80):
-        fig = Figure(figsize=size_inches, dpi=dpi)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot()
-        draw(ax)
-        fig.tight_layout(pad=0.4)
-        fig.canvas.draw()
-        self.pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-        self._to_display = ax.transData  # data -> display coordinates (pixels from the bottom left)
-        x0, y0, x1, y1 = ax.bbox.extents
-        height = self.pixels.shape[0]
-        self._clip = (int(x0), int(height - y1), int(x1), int(height - y0))  # left, top, right, bottom
-
-    def to_pixel(self, x: float, y: float) -> tuple[float, float]:
-        """Column and row of the data point ``(x, y)`` on ``pixels``."""
-        col, row_from_bottom = self._to_display.transform((x, y))
-        return float(col), float(self.pixels.shape[0] - row_from_bottom)
-
-    def marked(self, x: float, y: float, radius: int = 6, colour=MARK_COLOUR) -> np.ndarray:
-        """A copy of ``pixels`` with a ring and a cross at data point ``(x, y)`` (clipped to the axes)."""
-        image = self.pixels.copy()
-        col, row = self.to_pixel(x, y)
-        left, top, right, bottom = self._clip
-        col, row = min(max(col, left), right), min(max(row, top), bottom)  # off the plot: pinned to its edge
-        r = radius + 2
-        r0, r1 = max(int(row) - r, 0), min(int(row) + r + 1, image.shape[0])
-        c0, c1 = max(int(col) - r, 0), min(int(col) + r + 1, image.shape[1])
-        rows, cols = np.mgrid[r0:r1, c0:c1]
-        distance = np.hypot(rows - row, cols - col)
-        ring = np.abs(distance - radius) < 1.2
-        cross = ((np.abs(rows - row) < 1.0) | (np.abs(cols - col) < 1.0)) & (distance < radius - 1)
-        image[r0:r1, c0:c1][ring | cross] = colour
-        return image
+from .panels import Explorer, Panel, PlotCanvas, Slider, digit_row
+from .widgets import _latent_dim, render_latent
 
 
 # ----------------------------------------------------------------------------- 01: a 2-D code space

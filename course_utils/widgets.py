@@ -1,294 +1,34 @@
-"""Explorers: sliders above pictures that redraw whenever a slider moves.
+"""Latent sliders: one slider per latent coordinate, and the digit(s) the decoder makes of the code.
 
-``Explorer`` is the one widget every notebook's explorer is built from: a row of sliders (``Slider``
-specs), a row of ``Panel`` s (each a function from the slider values to an image, with an optional
-caption under it) and an optional status line. ``latent_explorer(model)`` and
-``traversal_explorer({"beta=1": a, "beta=4": b})`` are explorers whose sliders are latent coordinates;
-``course_utils.explorers`` holds the others (code space, latent walks, denoising, thresholds).
-
-An explorer is built without a display, so tests can move a slider and read the PNG bytes shown::
+``latent_explorer(model)`` shows one decoder; ``traversal_explorer({"beta=1": a, "beta=4": b})`` drives
+several decoders with the *same* sliders, side by side. Both are ``Explorer`` s (``course_utils.panels``)::
 
     w = latent_explorer(vae)
     w.sliders[3].value = 2.0       # z[3] = 2, the image redraws itself
     png = w.image.value            # bytes of the PNG now shown
 
-In a notebook, ``display(w)`` (or ``w`` as a cell's last line) shows the sliders. Without a widget
-front end (nbconvert, nbval, a terminal) it builds and redraws all the same. Without ``ipywidgets``
-installed it shows its starting pictures and one line saying how to install it (``INSTALL_HINT``).
+``render_latent(model, z)`` is the function under the sliders: one latent vector in, one ``(28, 28)``
+NumPy image in [0, 1] out.
 
-A *model* for the latent explorers is anything with an integer ``latent_dim`` and a ``decode(z)``
-method mapping ``(B, latent_dim)`` codes to pixel values ``(B, 1, 28, 28)`` in [0, 1] (the course's
-VAEs and autoencoders), or a ``decode_logits(z)`` method (the sigmoid is applied). Objects with neither
-are called directly, ``model(z)`` (the GAN generator).
+A *model* here is anything with an integer ``latent_dim`` and a ``decode(z)`` method mapping
+``(B, latent_dim)`` codes to pixel values ``(B, 1, 28, 28)`` in [0, 1] (the course's VAEs and
+autoencoders), or a ``decode_logits(z)`` method (the sigmoid is applied). Objects with neither are called
+directly, ``model(z)`` (the GAN generator).
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import math
-import re
-import textwrap
-import time
-from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence, Union
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
 from .checks import check_int
 from .models import evaluating, model_device
+from .panels import INSTALL_HINT, Explorer, Panel, Slider, image_to_png  # noqa: F401 (re-exported)
 
-try:  # the sliders need ipywidgets; everything else here works without it
-    import ipywidgets as widgets
-except ImportError:  # pragma: no cover - exercised by a test that hides the module
-    widgets = None
-
-from .config import WIDGETS_HINT as INSTALL_HINT  # noqa: E402 (one wording, also used by banner())
 MAX_DEFAULT_SLIDERS = 10  # more sliders than this do not fit on a screen; pass dims= to choose others
-CSS_CLASS = "course-explorer"  # every explorer's outer box carries it (the browser test finds them by it)
-
-PanelImage = Union[np.ndarray, tuple]  # an image, or (image, caption)
-
-
-def widgets_status() -> str:
-    """One line for a notebook's setup cell: empty when ipywidgets is importable, else how to install it.
-
-    First used in notebook 01.
-    """
-    return "" if widgets is not None else INSTALL_HINT
-
-
-# ----------------------------------------------------------------------------- pictures
-
-
-def image_to_png(image: np.ndarray, scale: int = 6) -> bytes:
-    """PNG bytes of an image, enlarged ``scale`` times (nearest pixel).
-
-    ``image``: grey ``(H, W)`` floats in [0, 1], or colour ``(H, W, 3)`` (uint8 0-255 or floats in [0, 1]).
-    """
-    image = np.asarray(image)
-    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-        raise ValueError(f"image must have shape (H, W) or (H, W, 3), got {image.shape}")
-    check_int("scale", scale, 1, 32)
-    if image.dtype != np.uint8:
-        image = (np.clip(image.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    h, w = image.shape[:2]
-    picture = Image.fromarray(image)
-    if scale > 1:
-        picture = picture.resize((w * scale, h * scale), Image.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", compress_level=1)  # speed over size: it is redrawn on every move
-    return buffer.getvalue()
-
-
-def digit_row(images: torch.Tensor, count: int, gap: int = 2) -> np.ndarray:
-    """``count`` digits ``(N, 1, 28, 28)`` side by side as one grey ``(28, count*28 + gaps)`` image.
-
-    Missing digits (``N < count``) are left as light grey squares, so the row keeps its width.
-    """
-    check_int("count", count, 1, 64)
-    row = np.full((28, count * 28 + (count - 1) * gap), 1.0, dtype=np.float32)
-    for i in range(count):
-        x0 = i * (28 + gap)
-        row[:, x0:x0 + 28] = images[i, 0].detach().float().cpu().numpy() if i < len(images) else 0.85
-    return row
-
-
-# ----------------------------------------------------------------------------- the generic explorer
-
-
-@dataclass(frozen=True)
-class Slider:
-    """One slider: its label, range, step and starting value (``integer=True`` for an ``IntSlider``)."""
-
-    label: str
-    low: float
-    high: float
-    step: float
-    value: float
-    integer: bool = False
-    readout: str = ".2f"
-
-    def __post_init__(self):
-        for name in ("low", "high", "step", "value"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v):
-                raise TypeError(f"slider {self.label!r}: {name} must be a finite number, got {v!r}")
-        if not self.low < self.high:
-            raise ValueError(f"slider {self.label!r}: low < high is required, got ({self.low}, {self.high})")
-        if not 0 < self.step <= self.high - self.low:
-            raise ValueError(f"slider {self.label!r}: step must be in (0, {self.high - self.low:g}], got {self.step}")
-        if not self.low <= self.value <= self.high:
-            raise ValueError(f"slider {self.label!r}: value must be in [{self.low:g}, {self.high:g}], got {self.value}")
-
-
-@dataclass(frozen=True)
-class Panel:
-    """One picture: ``render(values) -> image`` or ``(image, caption)``, drawn ``scale`` times larger."""
-
-    render: Callable[[dict], PanelImage]
-    scale: int = 6
-
-
-class Explorer:
-    """Sliders on the left, panels on the right, an optional status line under them.
-
-    Args:
-        sliders: ``{name: Slider}``; the panels receive ``{name: value}``.
-        panels: ``{title: Panel}`` (an empty title draws no heading).
-        status: optional ``values -> str`` (HTML) shown under the panels, e.g. counts at a threshold.
-
-    Attributes:
-        sliders: the slider widgets, in the order given (``.slider(name)`` finds one by name).
-        images: ``{title: ipywidgets.Image}``; ``image`` is the first. ``captions``: ``{title: HTML}``.
-        last_redraw_s: wall time of the latest redraw (decode + render + PNG), in seconds.
-    """
-
-    def __init__(self, sliders: Mapping[str, Slider], panels: Mapping[str, Panel],
-                 status: Callable[[dict], str] | None = None):
-        if not sliders or not all(isinstance(s, Slider) for s in sliders.values()):
-            raise TypeError("sliders must be a non-empty dict {name: Slider}")
-        if not panels or not all(isinstance(p, Panel) for p in panels.values()):
-            raise TypeError("panels must be a non-empty dict {title: Panel}")
-        self.specs = dict(sliders)
-        self.panels = dict(panels)
-        self._status_text = status
-        self.last_redraw_s = 0.0
-        self._values = {name: spec.value for name, spec in self.specs.items()}
-        if widgets is None:
-            self.sliders, self.images, self.captions, self.status, self.box = [], {}, {}, None, None
-            self._pngs = {title: b"" for title in self.panels}
-            self.redraw()
-            return
-        self.sliders = [self._make_slider(spec) for spec in self.specs.values()]
-        self.images = {title: widgets.Image(format="png") for title in self.panels}
-        self.image = next(iter(self.images.values()))
-        self.captions = {title: widgets.HTML() for title in self.panels}
-        self.status = widgets.HTML()
-        reset = widgets.Button(description="reset", tooltip="put every slider back to its start value")
-        reset.on_click(lambda _: self.reset())
-        columns = []
-        for title in self.panels:
-            heading = [widgets.HTML(f"<b>{title}</b>")] if title else []
-            columns.append(widgets.VBox(heading + [self.images[title], self.captions[title]]))
-        panel_row = widgets.HBox(columns)
-        panel_row.add_class(CSS_CLASS + "-panels")
-        self.box = widgets.VBox([widgets.HBox([widgets.VBox(self.sliders + [reset]), panel_row]), self.status])
-        self.box.add_class(CSS_CLASS)
-        for slider in self.sliders:
-            slider.observe(lambda _change: self.redraw(), names="value")
-        self.redraw()
-
-    @staticmethod
-    def _make_slider(spec: Slider):
-        common = dict(description=spec.label, continuous_update=True, layout=widgets.Layout(width="330px"),
-                      style={"description_width": "110px"})
-        if spec.integer:
-            return widgets.IntSlider(value=int(spec.value), min=int(spec.low), max=int(spec.high),
-                                     step=max(1, int(spec.step)), **common)
-        return widgets.FloatSlider(value=spec.value, min=spec.low, max=spec.high, step=spec.step,
-                                   readout_format=spec.readout, **common)
-
-    def slider(self, name: str):
-        """The slider widget called ``name`` (one of the names given to the constructor)."""
-        if name not in self.specs:
-            raise KeyError(f"no slider {name!r}; this explorer has {list(self.specs)}")
-        return self.sliders[list(self.specs).index(name)]
-
-    def values(self) -> dict:
-        """``{slider name: current value}``."""
-        if self.sliders:
-            return {name: s.value for name, s in zip(self.specs, self.sliders)}
-        return dict(self._values)
-
-    def redraw(self) -> None:
-        """Render every panel for the current slider values and show it."""
-        started = time.perf_counter()
-        values = self.values()
-        for title, panel in self.panels.items():
-            out = panel.render(values)
-            image, caption = out if isinstance(out, tuple) else (out, "")
-            png = image_to_png(image, panel.scale)
-            if self.box is None:
-                self._pngs[title] = png
-            else:
-                self.images[title].value = png
-                self.captions[title].value = caption
-        if self.box is not None and self._status_text is not None:
-            self.status.value = self._status_text(values)
-        self.last_redraw_s = time.perf_counter() - started
-
-    def reset(self) -> None:
-        """Move every slider back to its start value."""
-        for slider, spec in zip(self.sliders, self.specs.values()):
-            slider.value = spec.value
-
-    def snapshot(self, settings: Sequence[Mapping[str, float]], row_titles: Sequence[str] | None = None):
-        """A plain matplotlib figure of every panel at several slider settings (one row per setting).
-
-        ``settings``: dicts ``{slider name: value}``; names left out keep their start values. The figure
-        shows what the sliders show, for readers without a live kernel (GitHub, nbviewer, a PDF).
-        """
-        import matplotlib.pyplot as plt
-
-        if isinstance(settings, Mapping) or not settings:
-            raise TypeError("settings must be a non-empty list of dicts {slider name: value}")
-        rows, values_of = [], []
-        for setting in settings:
-            unknown = set(setting) - set(self.specs)
-            if unknown:
-                raise KeyError(f"no slider {sorted(unknown)}; this explorer has {list(self.specs)}")
-            values = {name: spec.value for name, spec in self.specs.items()} | dict(setting)
-            rows.append({title: panel.render(values) for title, panel in self.panels.items()})
-            values_of.append(values)
-        if row_titles is None:
-            row_titles = [", ".join(f"{self.specs[k].label} = {v:g}" for k, v in s.items()) or "start values"
-                          for s in settings]
-        # Each panel as wide as the explorer draws it (at 100 pixels per inch), rows as tall as the tallest.
-        shapes = [(np.asarray(_image_of(out)).shape[:2], self.panels[t].scale) for t, out in rows[0].items()]
-        widths = [max(0.8, w * scale / 100) for (_, w), scale in shapes]
-        captioned = self._status_text is not None or any(isinstance(out, tuple) and out[1] for row in rows for out in row.values())
-        height = max(h * scale / 100 for (h, _), scale in shapes) + 0.4 + (0.5 if captioned else 0.0)
-        single = len(self.panels) == 1  # one panel: the settings side by side, titled above
-        if single:
-            fig, axes = plt.subplots(1, len(rows), squeeze=False, figsize=(widths[0] * len(rows) + 0.4, height))
-            axes = axes.T  # axes[r, 0] is setting r
-        else:
-            fig, axes = plt.subplots(len(rows), len(widths), squeeze=False,
-                                     figsize=(sum(widths) + 0.6, height * len(rows)), gridspec_kw={"width_ratios": widths})
-        for r, (row, title) in enumerate(zip(rows, row_titles)):
-            for c, (panel_title, out) in enumerate(row.items()):
-                ax = axes[r, c]
-                image = np.asarray(_image_of(out))
-                ax.imshow(image, cmap="gray", vmin=0, vmax=1 if image.dtype != np.uint8 else 255,
-                          interpolation="nearest")
-                ax.set_xticks([])
-                ax.set_yticks([])
-                caption = out[1] if isinstance(out, tuple) else ""
-                if c == 0 and not caption and self._status_text is not None:  # the status line, wrapped
-                    caption = textwrap.fill(self._status_text(values_of[r]), 48)
-                ax.set_xlabel(re.sub(r"<[^>]+>", "", caption), fontsize=8)
-                if single:
-                    ax.set_title(title, fontsize=8)
-                elif r == 0 and panel_title:
-                    ax.set_title(panel_title, fontsize=9)
-            if not single:
-                axes[r, 0].set_ylabel(title, fontsize=8)
-        fig.tight_layout()
-        return fig
-
-    def _repr_mimebundle_(self, **kwargs):
-        if self.box is not None:
-            return self.box._repr_mimebundle_(**kwargs)
-        pictures = "".join(f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}"/>'
-                           for png in self._pngs.values())
-        return {"text/plain": INSTALL_HINT, "text/html": f"<p>{INSTALL_HINT}</p>{pictures}"}
-
-
-def _image_of(out: PanelImage) -> np.ndarray:
-    return out[0] if isinstance(out, tuple) else out
 
 
 # ----------------------------------------------------------------------------- latent explorers

@@ -11,7 +11,6 @@ import pytest
 import torch
 from course_utils.checks import ArgumentError
 from course_utils.explorers import (
-    PlotCanvas,
     code_space_explorer,
     denoising_explorer,
     latent_walk_explorer,
@@ -22,7 +21,8 @@ from course_utils.explorers import (
 from course_utils.image_metrics import psnr
 from course_utils.models import Autoencoder, MLPGenerator
 from course_utils.noise import median_filter
-from course_utils.widgets import Explorer, render_latent
+from course_utils.panels import Explorer, PlotCanvas
+from course_utils.widgets import render_latent
 from PIL import Image
 
 from conftest import random_images, tiny_vae

@@ -144,9 +144,9 @@ def test_an_explorer_displays_as_its_widget(vae):
 def test_without_ipywidgets_it_shows_pictures_and_how_to_install(vae, monkeypatch):
     import importlib.util
 
-    from course_utils import config, widgets
+    from course_utils import config, panels, widgets
 
-    monkeypatch.setattr(widgets, "widgets", None)
+    monkeypatch.setattr(panels, "widgets", None)
     w = latent_explorer(vae, dims=[0, 1])
     assert w.sliders == [] and torch.equal(w.latent(), torch.zeros(12))
     bundle = w._repr_mimebundle_()
