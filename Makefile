@@ -15,6 +15,7 @@ help:
 	@echo "make figures   run every notebook in full mode in place (refreshes figures/ and outputs)"
 	@echo "make homework  write student versions to \$$HOMEWORK_DIR (default homework/)"
 	@echo "make grade NB=path/to/submission.ipynb   grade one submitted notebook"
+	@echo "make grade NB=submissions/   grade a class: submissions/<student>/<notebook>.ipynb -> grades/grades.csv + feedback"
 	@echo "make bench     run every notebook in full mode, timed, and print the numbers (writes only build/bench/)"
 	@echo "make bench-publish   copy build/bench/ results into benchmarks/ and rewrite the README tables"
 
@@ -47,7 +48,7 @@ homework: $(STAMP)
 	$(PY) -m course_utils.homework generate --out $(HOMEWORK_DIR)
 
 grade: $(STAMP)
-	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/submission.ipynb"; exit 2; }
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/submission.ipynb  or  make grade NB=submissions/ (one folder per student)"; exit 2; }
 	$(PY) -m course_utils.homework grade "$(NB)"
 
 clean:

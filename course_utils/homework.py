@@ -10,6 +10,7 @@ Command line (``make homework`` / ``make grade`` call these)::
 
     python -m course_utils.homework generate --out homework/
     python -m course_utils.homework grade path/to/01_autoencoder.ipynb
+    python -m course_utils.homework grade submissions/          # a class: submissions/<student>/<notebook>.ipynb
 
 Nothing is written inside the repository except ``out_dir``.
 """
@@ -17,6 +18,7 @@ Nothing is written inside the repository except ``out_dir``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -50,6 +52,7 @@ def _api(root: Path):
     cfg.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     cfg.Execute.timeout = 600
     cfg.Execute.allow_errors = True  # grading records failures instead of stopping at the first one
+    cfg.OverwriteCells.add_missing_cells = True  # a deleted test cell is put back and run, not skipped
     return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
 
 
@@ -97,12 +100,15 @@ def _venv_path() -> str:
 
 
 def grade(
-    submission: str | Path, instructor: str | Path | None = None, fast: bool = True, return_notebook: bool = False
+    submission: str | Path, instructor: str | Path | None = None, fast: bool = True, return_notebook: bool = False,
+    feedback: str | Path | None = None,
 ):
-    """Autograde one submitted notebook and return ``[{"exercise", "points", "max_points"}, ...]``.
+    """Autograde one submitted notebook and return ``[{"exercise", "points", "max_points", "kind"}, ...]``.
 
-    With ``return_notebook`` the result is ``(rows, autograded_notebook)``, so a caller can see which
-    cells raised.
+    ``kind`` is ``"auto"`` for a test cell and ``"manual"`` for a written answer, whose ``points`` stay
+    ``None`` until a teacher grades it. With ``return_notebook`` the result is ``(rows, autograded_notebook)``,
+    so a caller can see which cells raised. With ``feedback`` (a file path) nbgrader's HTML feedback for
+    the student is written there.
 
     ``instructor`` defaults to the course notebook with the same file name. With ``fast`` (the default)
     the notebook runs under ``COURSE_FAST=1``, so grading takes seconds rather than a full training run.
@@ -128,22 +134,34 @@ def grade(
         if not result["success"]:
             raise RuntimeError(f"nbgrader autograde failed:\n{result.get('error') or result.get('log')}")
         graded = nbformat.read(root / "autograded" / STUDENT / ASSIGNMENT / instructor.name, as_version=4)
+        if feedback is not None:
+            with config.environment(PATH=_venv_path()):
+                done = _api(root).generate_feedback(ASSIGNMENT, STUDENT)
+            html = root / "feedback" / STUDENT / ASSIGNMENT / (instructor.stem + ".html")
+            if not done["success"] or not html.is_file():
+                raise RuntimeError(f"nbgrader generate_feedback failed:\n{done.get('error') or done.get('log')}")
+            Path(feedback).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(html, feedback)
     rows = []
     for cell in graded.cells:
         if is_grade(cell):
             earned, max_points = determine_grade(cell)
+            manual = earned is None  # a written answer: nbgrader leaves it to the teacher
             rows.append({"exercise": cell.metadata["nbgrader"]["grade_id"],
-                         "points": float(earned or 0.0), "max_points": float(max_points)})
+                         "points": None if manual else float(earned), "max_points": float(max_points),
+                         "kind": "manual" if manual else "auto"})
     return (rows, graded) if return_notebook else rows
 
 
 def format_scores(rows: list[dict]) -> str:
     """A plain-text score table with a total line."""
-    width = max([len("exercise")] + [len(r["exercise"]) for r in rows])
+    width = max([len("total (autograded)")] + [len(r["exercise"]) for r in rows])
     lines = [f"{'exercise':<{width}}  points", "-" * (width + 12)]
-    lines += [f"{r['exercise']:<{width}}  {r['points']:g} / {r['max_points']:g}" for r in rows]
-    total, most = sum(r["points"] for r in rows), sum(r["max_points"] for r in rows)
-    lines += ["-" * (width + 12), f"{'total':<{width}}  {total:g} / {most:g}"]
+    lines += [f"{r['exercise']:<{width}}  " + ("to grade by hand" if r["points"] is None else f"{r['points']:g}")
+              + f" / {r['max_points']:g}" for r in rows]
+    auto = [r for r in rows if r["points"] is not None]
+    total, most = sum(r["points"] for r in auto), sum(r["max_points"] for r in auto)
+    lines += ["-" * (width + 12), f"{'total (autograded)':<{width}}  {total:g} / {most:g}"]
     return "\n".join(lines)
 
 
@@ -153,15 +171,30 @@ def main(argv: list[str] | None = None) -> int:
     gen = sub.add_parser("generate", help="write student versions of the notebooks")
     gen.add_argument("--out", default=str(config.REPO_ROOT / "homework"), help="output folder")
     gen.add_argument("notebooks", nargs="*", help="notebooks (default: all course notebooks)")
-    grd = sub.add_parser("grade", help="autograde one submitted notebook")
-    grd.add_argument("submission")
+    grd = sub.add_parser("grade", help="autograde one submitted notebook, or a class folder <student>/<notebook>.ipynb")
+    grd.add_argument("submission", help="a notebook, or a folder with one sub-folder per student")
     grd.add_argument("--full", action="store_true", help="run in full mode instead of COURSE_FAST=1")
+    grd.add_argument("--out", help="class folder only: where the CSV and feedback go (default: <folder>/grades)")
+    grd.add_argument("--timeout", type=int, default=600, help="class folder only: seconds allowed per notebook")
+    grd.add_argument("--instructor", help="folder of instructor notebooks (default: the course's notebooks/)")
+    grd.add_argument("--json", help="one notebook only: also write the score rows to this JSON file")
+    grd.add_argument("--feedback", help="one notebook only: write nbgrader's HTML feedback to this file")
     args = parser.parse_args(argv)
     if args.command == "generate":
         for path in generate(args.out, [Path(p) for p in args.notebooks] or None):
             print("wrote", path)
         return 0
-    rows = grade(args.submission, fast=not args.full)
+    if Path(args.submission).is_dir():
+        from .gradebook import grade_class
+
+        summary = grade_class(args.submission, out=args.out, timeout=args.timeout, fast=not args.full,
+                              instructor_dir=args.instructor)
+        print(summary)
+        return 0
+    instructor = Path(args.instructor) / Path(args.submission).name if args.instructor else None
+    rows = grade(args.submission, instructor=instructor, fast=not args.full, feedback=args.feedback)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows))
     print(format_scores(rows))
     return 0
 
