@@ -7,7 +7,7 @@ NB      ?=
 HOMEWORK_DIR ?= homework
 JUPYTER_TIMEOUT ?= 1800
 
-.PHONY: help setup lab test test-unit figures homework grade bench bench-publish clean
+.PHONY: help setup lab test test-unit figures homework grade bench bench-figures bench-publish clean
 
 help:
 	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
@@ -17,6 +17,7 @@ help:
 	@echo "make grade NB=path/to/submission.ipynb   grade one submitted notebook"
 	@echo "make grade NB=submissions/   grade a class: submissions/<student>/<notebook>.ipynb -> grades/grades.csv + feedback"
 	@echo "make bench     run every notebook in full mode, timed, and print the numbers (writes only build/bench/)"
+	@echo "make bench-figures   both at once: one clean run from an empty cache refreshes outputs and figures and measures"
 	@echo "make bench-publish   copy build/bench/ results into benchmarks/ and rewrite the README tables"
 
 # Reinstalls only when pyproject.toml changes; a second `make test` goes straight to the tests.
@@ -58,6 +59,10 @@ clean:
 # Publishing them (benchmarks/*.json and the README tables) is the explicit second step.
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# The release run: every notebook once, from an empty cache, written back in place and timed.
+bench-figures: $(STAMP)
+	$(PY) benchmarks/run.py --inplace
 
 bench-publish: $(STAMP)
 	$(PY) benchmarks/readme_table.py

@@ -38,11 +38,13 @@ LOADER = "loader_speedup_vs_dataloader"
 ALL_NAMES = [LOADER] + [n for names in NOTEBOOK_RESULTS.values() for n in names]
 
 
-def run_notebook(path: Path, results_file: Path, timeout: int = 1800, figures: Path | None = None) -> float:
-    """Execute a notebook in memory (the file is not modified) and return its wall time in seconds.
+def run_notebook(path: Path, results_file: Path, timeout: int = 1800, figures: Path | None = None,
+                 inplace: bool = False) -> float:
+    """Execute a notebook in memory and return its wall time in seconds.
 
     Its kernel sees ``COURSE_RESULTS`` (where ``record_result`` appends) and ``COURSE_FIGURES`` (a temporary
-    folder unless ``figures`` is given), so a benchmark run never rewrites ``figures/``.
+    folder unless ``figures`` is given), so a benchmark run never rewrites ``figures/``. With ``inplace`` the
+    executed notebook is written back to ``path`` (what ``make figures`` does), after the clock has stopped.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -53,7 +55,10 @@ def run_notebook(path: Path, results_file: Path, timeout: int = 1800, figures: P
             started = time.perf_counter()
             NotebookClient(nb, timeout=timeout, kernel_name="python3",
                            resources={"metadata": {"path": str(path.parent)}}).execute()
-            return time.perf_counter() - started
+            seconds = time.perf_counter() - started
+    if inplace:
+        nbformat.write(nb, path)
+    return seconds
 
 
 def _write_torchvision_layout(images: torch.Tensor, labels: torch.Tensor, root: Path) -> None:
@@ -130,7 +135,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="reuse the checkpoint cache (default: an empty temporary cache, so times include training)")
     parser.add_argument("--stand-in", action="store_true",
                         help="the data only stand in for MNIST (timing): report failed claims instead of stopping")
+    parser.add_argument("--inplace", action="store_true",
+                        help="also write each executed notebook back and its figures to figures/: one clean run from "
+                             "an empty cache gives both the committed outputs and the numbers (`make figures` + `make bench`)")
     args = parser.parse_args(argv)
+    if args.inplace and (args.stand_in or args.warm or config.FAST):
+        parser.error("--inplace writes the committed outputs: only for a full-mode run from an empty cache on real digits")
     notebooks = sorted(Path(args.notebooks).glob("[0-9][0-9]_*.ipynb"))
     wanted = set(args.only or ALL_NAMES + [nb.name for nb in notebooks])
 
@@ -154,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
             for nb in notebooks:
                 if nb.name in wanted or wanted & set(NOTEBOOK_RESULTS.get(nb.name, [])):
                     print(f"running {nb.name} ...", file=sys.stderr, flush=True)
-                    seconds = run_notebook(nb, results_file)
+                    seconds = run_notebook(nb, results_file, inplace=args.inplace,
+                                           figures=config.REPO_ROOT / "figures" if args.inplace else None)
                     with config.environment(COURSE_RESULTS=str(results_file)):
                         record_result(f"{NOTEBOOK_SECONDS}_{nb.name[:2]}", seconds, "s", notebook=nb.name)
                     print(f"  {nb.name}: {seconds:.0f} s", file=sys.stderr, flush=True)
