@@ -7,11 +7,12 @@ NB      ?=
 HOMEWORK_DIR ?= homework
 JUPYTER_TIMEOUT ?= 1800
 
-.PHONY: help setup lab test test-unit figures homework grade bench bench-figures bench-publish clean
+.PHONY: help setup lab test test-unit test-grading figures homework grade bench bench-figures bench-publish clean
 
 help:
 	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test      set up, then the fast suite: unit tests + every notebook (COURSE_FAST=1)"
+	@echo "make test-grading   mutation tests of the graders: wrong answers lose points, correct variants earn them"
 	@echo "make figures   run every notebook in full mode in place (refreshes figures/ and outputs)"
 	@echo "make homework  write student versions to \$$HOMEWORK_DIR (default homework/)"
 	@echo "make grade NB=path/to/submission.ipynb   grade one submitted notebook"
@@ -34,6 +35,10 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	COURSE_FAST=1 $(PY) -m pytest --nbval-lax -q tests notebooks
+
+# Mutation tests of the graders: every plausible wrong answer must lose its points (minutes; CI runs it too).
+test-grading: $(STAMP)
+	COURSE_FAST=1 $(PY) -m pytest -q -m grading tests/test_grading_mutants.py
 
 test-unit: $(STAMP)
 	COURSE_FAST=1 $(PY) -m pytest -q tests

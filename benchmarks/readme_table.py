@@ -30,11 +30,11 @@ GOALS = {
     "vae_classifier_fid": ("VAE, same Fréchet distance (notebook 05)", "lower is better"),
 }
 NOTEBOOKS = [  # number, file, title, what you learn, README figure
-    ("01", "01_autoencoder.ipynb", "autoencoder", "encoder/decoder, a hand-written training loop, the 2-D code space, what sampling an AE's codes gives", "01_random_decodes.png"),
-    ("02", "02_vae.ipynb", "variational autoencoder", "the ELBO and the KL term derived and checked by numbers, reparameterisation, samples, latent sliders", "02_manifold_2d.png"),
-    ("03", "03_reconstruction_losses.ipynb", "BCE vs MSE vs L1", "reconstruction losses as likelihoods, measured side by side over seeds; the reduction pitfall", "03_samples_by_loss.png"),
-    ("04", "04_beta_vae.ipynb", "β-VAE", "rate vs distortion, active dimensions, posterior collapse, traversals", "04_rate_distortion.png"),
-    ("05", "05_gan.ipynb", "GAN", "adversarial training, mode collapse, VAE vs GAN by Fréchet distance", "05_gan_evolution.png"),
+    ("01", "01_autoencoder.ipynb", "autoencoder", "encoder/decoder, a hand-written training loop, the 2-D code space, what sampling an AE's codes gives; pixels that arrive as 0–255", "01_random_decodes.png"),
+    ("02", "02_vae.ipynb", "variational autoencoder", "the ELBO and the KL term derived and checked by numbers, reparameterisation and what it is for, samples, latent sliders; the sources' VAE bugs run and measured", "02_manifold_2d.png"),
+    ("03", "03_reconstruction_losses.ipynb", "BCE vs MSE vs L1", "reconstruction losses as likelihoods, measured side by side over seeds; the reduction pitfall; seed 002's tanh + SSE on [−1, 1]", "03_samples_by_loss.png"),
+    ("04", "04_beta_vae.ipynb", "β-VAE", "rate vs distortion, active dimensions, posterior collapse, traversals; the assignment's conv β-VAE at β = 1–4; `shuffle=False`", "04_rate_distortion.png"),
+    ("05", "05_gan.ipynb", "GAN", "adversarial training, mode collapse, VAE vs GAN by Fréchet distance; the source's GAN run as written, with its leaked gradient", "05_gan_evolution.png"),
     ("06", "06_noisy_data.ipynb", "noisy data and denoising", "training on corrupted digits, denoising AE/VAE vs a median filter, in PSNR", "06_psnr_vs_noise.png"),
     ("07", "07_anomaly_detection.ipynb", "anomaly detection", "reconstruction error, −ELBO and log-likelihood as anomaly scores, ROC/AUROC, out-of-distribution", "07_one_class_auroc.png"),
 ]

@@ -14,6 +14,18 @@ def _nbgrader(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
+def _code_solution(cell):
+    return cell.cell_type == "code" and _nbgrader(cell).get("solution")
+
+
+def _code_test(cell):
+    return cell.cell_type == "code" and _nbgrader(cell).get("grade") and not _nbgrader(cell).get("solution")
+
+
+def _written_answer(cell):
+    return cell.cell_type == "markdown" and _nbgrader(cell).get("grade") and _nbgrader(cell).get("solution")
+
+
 def _solution_lines(nb):
     """The code lines between the solution markers of an instructor notebook."""
     lines = []
@@ -36,16 +48,23 @@ def student_versions(tmp_path_factory):
     return homework.generate(out)
 
 
-def test_every_notebook_has_two_graded_exercises():
+def test_every_notebook_has_two_graded_exercises_and_written_answers():
     assert len(NOTEBOOKS) == 7, [p.name for p in NOTEBOOKS]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
-        solutions = [c for c in nb.cells if _nbgrader(c).get("solution")]
-        tests = [c for c in nb.cells if _nbgrader(c).get("grade") and not _nbgrader(c).get("solution")]
+        solutions = [c for c in nb.cells if _code_solution(c)]
+        tests = [c for c in nb.cells if _code_test(c)]
         assert len(solutions) >= 2 and len(tests) >= 2, f"{path.name}: needs two exercises with tests"
         for cell in solutions:
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, path.name
         assert all(_nbgrader(c).get("points", 0) > 0 for c in tests), path.name
+        # Written answers graded by hand: a model answer and a rubric, worth points; and a closing questionnaire.
+        written = [c for c in nb.cells if _written_answer(c)]
+        assert len(written) >= 2, f"{path.name}: needs a written answer and the Check-your-understanding answers"
+        for cell in written:
+            assert _nbgrader(cell).get("points", 0) > 0, path.name
+            assert cell.source.startswith("**Model answer.**") and "**Rubric" in cell.source, path.name
+        assert any(c.cell_type == "markdown" and c.source.startswith("## Check your understanding") for c in nb.cells), path.name
 
 
 def test_generation_writes_student_versions_without_solutions(student_versions):
@@ -63,11 +82,15 @@ def test_generation_writes_student_versions_without_solutions(student_versions):
         leaked = [line for line in unique if line in student_code]
         assert not leaked, f"{path.name}: solution lines left in the student version: {leaked[:3]}"
         assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code"), path.name
-        n_stubs = sum("raise NotImplementedError()" in c.source for c in student.cells if _nbgrader(c).get("solution"))
-        assert n_stubs == sum(1 for c in original.cells if _nbgrader(c).get("solution")), path.name
+        n_stubs = sum("raise NotImplementedError()" in c.source for c in student.cells if _code_solution(c))
+        assert n_stubs == sum(1 for c in original.cells if _code_solution(c)), path.name
         # the graded test cells travel unchanged
-        tests = lambda nb: [c.source for c in nb.cells if _nbgrader(c).get("grade")]
+        tests = lambda nb: [c.source for c in nb.cells if _code_test(c)]
         assert tests(student) == tests(original), path.name
+        # written answers: the model answers and rubrics stay in the instructor version
+        answers = [c.source for c in student.cells if _written_answer(c)]
+        assert answers and all(a == "YOUR ANSWER HERE" for a in answers), path.name
+        assert "Model answer" not in text and "Rubric" not in text, path.name
 
 
 def test_student_version_fails_exactly_at_graded_tests_and_scores_zero(student_versions, tmp_path):
@@ -78,21 +101,26 @@ def test_student_version_fails_exactly_at_graded_tests_and_scores_zero(student_v
     submission = tmp_path / GRADED_NOTEBOOK.name
     nbformat.write(student, submission)
     rows, graded = homework.grade(submission, return_notebook=True)
-    assert rows and all(r["points"] == 0 for r in rows), rows
+    auto = [r for r in rows if r["kind"] == "auto"]
+    assert auto and all(r["points"] == 0 for r in auto), rows
+    assert all(r["points"] is None for r in rows if r["kind"] == "manual"), "written answers wait for the teacher"
     errored = [c for c in graded.cells if c.cell_type == "code" and any(o.output_type == "error" for o in c.outputs)]
     assert errored, "the stubs raised nowhere"
     assert all(_nbgrader(c).get("grade") for c in errored), "a cell other than a graded test cell failed"
-    assert {_nbgrader(c)["grade_id"] for c in errored} == {r["exercise"] for r in rows}
+    assert {_nbgrader(c)["grade_id"] for c in errored} == {r["exercise"] for r in auto}
 
 
 def test_solved_notebook_gets_full_marks(tmp_path):
     submission = tmp_path / GRADED_NOTEBOOK.name
     submission.write_bytes(GRADED_NOTEBOOK.read_bytes())
     rows = homework.grade(submission)
-    assert rows and all(r["points"] == r["max_points"] > 0 for r in rows)
+    auto = [r for r in rows if r["kind"] == "auto"]
+    assert auto and all(r["points"] == r["max_points"] > 0 for r in auto)
+    manual = [r for r in rows if r["kind"] == "manual"]
+    assert manual and all(r["points"] is None and r["max_points"] > 0 for r in manual), "written answers: graded by hand"
     table = homework.format_scores(rows)
-    total = sum(r["max_points"] for r in rows)
-    assert "total" in table and f"{total:g} / {total:g}" in table
+    total = sum(r["max_points"] for r in auto)
+    assert "total" in table and f"{total:g} / {total:g}" in table and "to grade by hand" in table
 
 
 def test_grade_rejects_unknown_submission(tmp_path):
