@@ -36,9 +36,10 @@ lab: $(STAMP)
 test: $(STAMP)
 	COURSE_FAST=1 $(PY) -m pytest --nbval-lax -q tests notebooks
 
-# Mutation tests of the graders: every plausible wrong answer must lose its points (minutes; CI runs it too).
+# The grading tests: nbgrader on whole submissions, a class folder and every exercise's wrong and right answers
+# (minutes, so outside the fast suite; CI runs it after `make test`).
 test-grading: $(STAMP)
-	COURSE_FAST=1 $(PY) -m pytest -q -m grading tests/test_grading_mutants.py
+	COURSE_FAST=1 $(PY) -m pytest -q -m grading tests
 
 test-unit: $(STAMP)
 	COURSE_FAST=1 $(PY) -m pytest -q tests

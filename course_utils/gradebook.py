@@ -106,6 +106,9 @@ def grade_one(student: str, submission: Path, instructor: Path, feedback: Path, 
                             "the graded cell is missing from the graded notebook"))
         elif r["points"] is None:
             rows.append(Row(student, submission.name, e["exercise"], "manual", None, r["max_points"], "to grade by hand"))
+        elif r.get("kind") == "manual":  # a written answer left as handed out: nbgrader scored it 0
+            rows.append(Row(student, submission.name, e["exercise"], "manual", r["points"], r["max_points"], "graded",
+                            "the written answer was left empty"))
         else:
             reason = "" if r["points"] == r["max_points"] else "the test cell failed: see the feedback page"
             rows.append(Row(student, submission.name, e["exercise"], "auto", r["points"], r["max_points"], "graded", reason))

@@ -146,9 +146,11 @@ def grade(
     for cell in graded.cells:
         if is_grade(cell):
             earned, max_points = determine_grade(cell)
-            manual = earned is None  # a written answer: nbgrader leaves it to the teacher
+            # A written answer (a Markdown cell) waits for the teacher (points None), unless it was left as
+            # handed out, which nbgrader scores 0 by itself.
+            manual = cell.cell_type == "markdown" or earned is None
             rows.append({"exercise": cell.metadata["nbgrader"]["grade_id"],
-                         "points": None if manual else float(earned), "max_points": float(max_points),
+                         "points": None if earned is None else float(earned), "max_points": float(max_points),
                          "kind": "manual" if manual else "auto"})
     return (rows, graded) if return_notebook else rows
 
@@ -159,7 +161,7 @@ def format_scores(rows: list[dict]) -> str:
     lines = [f"{'exercise':<{width}}  points", "-" * (width + 12)]
     lines += [f"{r['exercise']:<{width}}  " + ("to grade by hand" if r["points"] is None else f"{r['points']:g}")
               + f" / {r['max_points']:g}" for r in rows]
-    auto = [r for r in rows if r["points"] is not None]
+    auto = [r for r in rows if r["kind"] == "auto"]
     total, most = sum(r["points"] for r in auto), sum(r["max_points"] for r in auto)
     lines += ["-" * (width + 12), f"{'total (autograded)':<{width}}  {total:g} / {most:g}"]
     return "\n".join(lines)

@@ -1,7 +1,8 @@
 """A class folder is graded into one CSV and feedback pages; no broken submission stops the others.
 
 Uses a tiny instructor notebook (two autograded exercises and one written answer) so the whole class
-grades in seconds, through the same path as ``make grade NB=submissions/``.
+grades in under a minute, through the same path as ``make grade NB=submissions/``. Grading a class starts
+nbgrader once per submission, so these tests carry the ``grading`` marker: ``make test-grading`` (and CI) runs them.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def rows_of(rows, student):
     return {r["exercise"]: r for r in rows if r["student"] == student}
 
 
+@pytest.mark.grading
 def test_a_correct_submission_earns_every_autograded_point_and_leaves_the_answer_open(graded_class):
     subs, summary, rows = graded_class
     alice = rows_of(rows, "alice")
@@ -90,6 +92,7 @@ def test_a_correct_submission_earns_every_autograded_point_and_leaves_the_answer
     assert "area-test" in page or "area" in page, "nbgrader's feedback page for the student"
 
 
+@pytest.mark.grading
 def test_broken_submissions_score_zero_with_a_reason_and_do_not_stop_the_class(graded_class):
     _, summary, rows = graded_class
     assert {r["student"] for r in rows} == {"alice", "bob", "carol", "dave", "frank"}
@@ -103,6 +106,7 @@ def test_broken_submissions_score_zero_with_a_reason_and_do_not_stop_the_class(g
     assert "frank: 0 / 3" in summary
 
 
+@pytest.mark.grading
 def test_a_deleted_test_cell_is_put_back_and_a_renamed_function_fails_only_its_exercise(graded_class):
     _, _, rows = graded_class
     dave = rows_of(rows, "dave")
@@ -110,6 +114,7 @@ def test_a_deleted_test_cell_is_put_back_and_a_renamed_function_fails_only_its_e
     assert dave["double-test"]["points"] == "0" and "test cell failed" in dave["double-test"]["reason"]
 
 
+@pytest.mark.grading
 def test_the_command_line_grades_a_class_folder(graded_class, tmp_path, capsys):
     subs, _, _ = graded_class
     only_bob = tmp_path / "class"
@@ -129,6 +134,7 @@ def test_bad_arguments(tmp_path):
         gradebook.grade_class(tmp_path, timeout=1)
 
 
+@pytest.mark.grading
 def test_single_notebook_json_output(graded_class, tmp_path):
     subs, _, _ = graded_class
     out = tmp_path / "scores.json"
