@@ -12,7 +12,7 @@ JUPYTER_TIMEOUT ?= 1800
 help:
 	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test      set up, then the fast suite: unit tests + every notebook (COURSE_FAST=1)"
-	@echo "make test-grading   mutation tests of the graders: wrong answers lose points, correct variants earn them"
+	@echo "make test-grading   nbgrader on whole submissions: a class folder, and every exercise's wrong and right answers"
 	@echo "make figures   run every notebook in full mode in place (refreshes figures/ and outputs)"
 	@echo "make homework  write student versions to \$$HOMEWORK_DIR (default homework/)"
 	@echo "make grade NB=path/to/submission.ipynb   grade one submitted notebook"

@@ -38,7 +38,7 @@ def pytest_unconfigure(config):
 def pytest_collection_modifyitems(config, items):
     # Stable: every other test keeps its order; browser tests move to the end.
     items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
-    # The mutation tests of the graders take minutes: they run only when asked for (`-m grading`).
+    # The grading tests (nbgrader on whole submissions) take minutes: they run only when asked for (`-m grading`).
     if "grading" not in (config.getoption("markexpr") or ""):
         skip = pytest.mark.skip(reason="grades many submissions; run with `make test-grading` (-m grading)")
         for item in items:
