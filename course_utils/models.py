@@ -211,6 +211,45 @@ class ConvVAE(VAE):
         return self.decoder_conv(self.decoder_in(z).view(-1, 2 * self._c, 7, 7))
 
 
+class ConvAutoencoder(nn.Module):
+    """A small convolutional autoencoder: two stride-2 convolutions down (28 -> 14 -> 7), two transposed up.
+
+    ``encode``: ``(B, 1, 28, 28)`` -> ``(B, latent_dim)``; ``forward``: -> pixel *logits* ``(B, 1, 28, 28)``
+    (as ``Autoencoder``). A convolution looks at every position with the same small filters, so a stroke
+    learnt in one place is recognised in another: the prior an MLP lacks. First used in notebook 07.
+    """
+
+    def __init__(self, latent_dim: int = 16, channels: int = 16):
+        super().__init__()
+        self.latent_dim = _check_dim("latent_dim", latent_dim)
+        c = _check_dim("channels", channels)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c, 3, stride=2, padding=1), nn.ReLU(),           # (B, c, 14, 14)
+            nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),       # (B, 2c, 7, 7)
+            nn.Flatten(), nn.Linear(2 * c * 49, latent_dim),
+        )
+        self.decoder_in = nn.Sequential(nn.Linear(latent_dim, 2 * c * 49), nn.ReLU())
+        self.decoder_conv = nn.Sequential(
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.ReLU(),  # (B, c, 14, 14)
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),                 # (B, 1, 28, 28)
+        )
+        self._c = c
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        _check_images(x)
+        return self.encoder(x.reshape(len(x), *IMAGE_SHAPE))
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        _check_codes(z, self.latent_dim)
+        return self.decoder_conv(self.decoder_in(z).view(-1, 2 * self._c, 7, 7))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode_logits(self.encode(x))
+
+
 class MNISTClassifier(nn.Module):
     """A small CNN digit classifier used as a *measuring instrument* (sample quality, Fréchet distance).
 

@@ -25,6 +25,7 @@ History = dict[str, list[float]]
 LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], "torch.Tensor | tuple[torch.Tensor, Mapping[str, torch.Tensor]]"]
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 LOG_POINTS = 25  # how many points a training curve gets, whatever the budget
+SCHEDULES = (None, "cosine", "onecycle")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -40,6 +41,14 @@ def _split(out) -> tuple[torch.Tensor, dict[str, float]]:
 
 def _as_tuple(data) -> tuple[torch.Tensor, ...]:
     return (data,) if isinstance(data, torch.Tensor) else tuple(data)
+
+
+def _scheduler(optimizer, schedule: str | None, lr: float, steps: int):
+    if schedule is None or steps == 0:
+        return None
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.3)
 
 
 def endless_batches(*tensors: torch.Tensor, batch_size: int, generator=None, device=None):
@@ -65,6 +74,8 @@ def fit(
     log_every: int | None = None,
     desc: str = "training",
     progress: bool = True,
+    keep_best: bool = False,
+    schedule: str | None = None,
 ) -> History:
     """Train ``model`` with Adam for ``steps`` mini-batch steps over ``data`` and return the logged history.
 
@@ -78,6 +89,12 @@ def fit(
         val_data: evaluated with the same ``loss_fn`` (eval mode, no gradients) at every log point.
         generator: seeded ``torch.Generator`` for the shuffling order.
         log_every: steps between two history points (default: ``steps / 25``, so every curve has ~25 points).
+        keep_best: model selection on ``val_data`` (required): at the end, restore the weights of the log
+            point with the lowest validation loss (early stopping without stopping: the curve stays whole).
+            The chosen step is logged as ``history["best_step"]`` (one value).
+        schedule: the learning rate over the run: ``None`` (constant ``lr``), ``"cosine"`` (from ``lr`` down
+            to 0) or ``"onecycle"`` (warm up to ``lr`` over the first 30 % of the steps, then anneal to ~0).
+            A decaying rate lets the last steps settle into a minimum instead of bouncing around it.
 
     Returns:
         ``{"step": [...], "loss": [...], "<part>": [...], "val_loss": [...], "val_<part>": [...]}``: at each
@@ -94,9 +111,15 @@ def fit(
     log_every = check_int("log_every", log_every, low=1) if log_every is not None else max(1, math.ceil(steps / LOG_POINTS))
     data = _as_tuple(data)
     val_data = _as_tuple(val_data) if val_data is not None else None
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if keep_best and val_data is None:
+        raise ValueError("keep_best=True needs val_data: the best weights are chosen on the validation loss")
+    best_loss, best_state, best_step = math.inf, None, 0.0
     device = torch.device(device) if device is not None else config.device()
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = _scheduler(optimizer, schedule, lr, steps)
     history: History = {}
     sums: dict[str, float] = {}
     seen = 0
@@ -114,6 +137,8 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if scheduler is not None and step < steps:  # the schedule covers exactly `steps` updates
+            scheduler.step()
         n = len(batch[0])
         seen += n
         for key, value in {"loss": loss.item(), **parts}.items():
@@ -127,7 +152,13 @@ def fit(
                 for key, value in evaluate(model, loss_fn, val_data, device=device).items():
                     history.setdefault(f"val_{key}", []).append(value)
                 model.train()
+                if keep_best and history["val_loss"][-1] < best_loss:
+                    best_loss, best_step = history["val_loss"][-1], float(step)
+                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.items() if k in ("loss", "val_loss")})
+    if keep_best and best_state is not None:
+        model.load_state_dict(best_state)
+        history["best_step"] = [best_step]
     return history
 
 
@@ -170,6 +201,8 @@ def load_or_fit(
     device: torch.device | str | None = None,
     desc: str | None = None,
     progress: bool = True,
+    keep_best: bool = False,
+    schedule: str | None = None,
 ) -> tuple[History, bool]:
     """``fit`` the freshly built ``model`` once and cache it; later identical calls load the weights.
 
@@ -181,7 +214,7 @@ def load_or_fit(
         name: readable prefix of the checkpoint file.
         model: a freshly initialised module (build it right after seeding).
         objective: ``objective(model, batch) -> loss or (loss, parts)``; e.g. ``losses.VAEObjective(beta=4)``.
-        data, steps, lr, batch_size, val_data, log_every: as for ``fit``.
+        data, steps, lr, batch_size, val_data, log_every, keep_best, schedule: as for ``fit``.
         seed: seeds the shuffling order and every random draw of training (default ``config.SEED``).
         optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"``; ``optimizer_args`` are passed to it (betas, weight decay).
 
@@ -200,11 +233,13 @@ def load_or_fit(
         opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr, **optimizer_args)
         return fit(model.to(device), objective, data, steps, lr=lr, batch_size=batch_size, val_data=val_data,
                    optimizer=opt, device=device, generator=torch.Generator().manual_seed(seed),
-                   log_every=log_every, desc=desc or name, progress=progress)
+                   log_every=log_every, desc=desc or name, progress=progress, keep_best=keep_best,
+                   schedule=schedule)
 
     history, loaded = load_or_run(
         name, model, run, describe_run=False, objective=objective, data=_as_tuple(data), steps=steps, lr=lr, batch_size=batch_size,
         seed=seed, val_data=val_data, optimizer=optimizer, optimizer_args=optimizer_args, log_every=log_every,
+        **({"keep_best": True} if keep_best else {}), **({"schedule": schedule} if schedule else {}),
     )
     model.to(device).train()
     return history, loaded

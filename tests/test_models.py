@@ -19,6 +19,19 @@ def test_autoencoder_shapes(latent):
     assert ae.encode(x.view(5, 784)).shape == (5, latent)  # flat input accepted
 
 
+def test_conv_autoencoder_shapes_and_errors():
+    ae = models.ConvAutoencoder(latent_dim=5, channels=4)
+    x = torch.rand(3, 1, 28, 28)
+    assert ae.encode(x).shape == (3, 5) and ae(x).shape == (3, 1, 28, 28)
+    assert ae.encode(x.view(3, 784)).shape == (3, 5)  # flat input accepted, as by the MLP autoencoder
+    pixels = ae.decode(torch.randn(2, 5))
+    assert pixels.shape == (2, 1, 28, 28) and 0 <= pixels.min() and pixels.max() <= 1
+    with pytest.raises(ValueError, match=r"\(B, 1, 28, 28\)"):
+        ae.encode(torch.rand(2, 3, 32, 32))
+    with pytest.raises(ValueError, match=r"\(B, 5\)"):
+        ae.decode(torch.rand(2, 3))
+
+
 @pytest.mark.parametrize("cls", [models.MLPVAE, models.ConvVAE])
 def test_vae_shapes_and_sampling(cls):
     vae = cls(latent_dim=4)
@@ -60,6 +73,8 @@ def test_classifier_shapes():
         (lambda: models.Autoencoder(latent_dim=2.0), TypeError, "latent_dim"),
         (lambda: models.MLPVAE(hidden=-4), ValueError, "hidden"),
         (lambda: models.ConvVAE(channels=0), ValueError, "channels"),
+        (lambda: models.ConvAutoencoder(latent_dim=0), ValueError, "latent_dim"),
+        (lambda: models.ConvAutoencoder(channels=-1), ValueError, "channels"),
     ],
 )
 def test_bad_constructor_arguments(make, err, match):

@@ -129,3 +129,51 @@ def test_random_stream_after_load_or_fit_does_not_depend_on_the_cache(monkeypatc
     (trained_now, loaded1), (after_load, loaded2) = run(), run()
     assert not loaded1 and loaded2
     assert torch.equal(trained_now, after_load)
+
+
+def _selection_run(keep_best, steps=12):
+    config.seed_everything(0)
+    model = models.Autoencoder(latent_dim=2, hidden=(16,))
+    # lr far too high on purpose: the validation loss jumps around, so the best point is rarely the last one
+    history = train.fit(model, _ae_loss, _toy(), steps=steps, lr=0.3, batch_size=16, log_every=2, val_data=_toy(1),
+                        keep_best=keep_best, generator=torch.Generator().manual_seed(0), device="cpu", progress=False)
+    return model, history
+
+
+def test_keep_best_restores_the_weights_of_the_lowest_validation_loss():
+    model, history = _selection_run(True)
+    best = min(range(len(history["val_loss"])), key=history["val_loss"].__getitem__)
+    assert history["best_step"] == [history["step"][best]]
+    # the restored weights reproduce the best logged validation loss, not the last one
+    assert train.evaluate(model, _ae_loss, _toy(1))["loss"] == pytest.approx(history["val_loss"][best], rel=1e-5)
+    _, plain = _selection_run(False)
+    assert "best_step" not in plain and plain["val_loss"] == history["val_loss"]  # selection does not change training
+
+
+def test_keep_best_needs_validation_data():
+    with pytest.raises(ValueError, match="keep_best=True needs val_data"):
+        train.fit(models.Autoencoder(latent_dim=2, hidden=(8,)), _ae_loss, _toy(), steps=2, keep_best=True,
+                  progress=False)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "onecycle"])
+def test_schedules_anneal_the_learning_rate_to_almost_zero(schedule):
+    model = models.Autoencoder(latent_dim=2, hidden=(8,))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    rates = []
+
+    def loss_fn(m, batch):
+        rates.append(optimizer.param_groups[0]["lr"])
+        return _ae_loss(m, batch)
+
+    train.fit(model, loss_fn, _toy(), steps=20, lr=1e-2, optimizer=optimizer, schedule=schedule, device="cpu",
+              progress=False)
+    assert max(rates) == pytest.approx(1e-2, rel=1e-3) and rates[-1] < 2e-3
+    if schedule == "onecycle":  # warm-up: the peak comes after the first step
+        assert rates[0] < 1e-3 and rates.index(max(rates)) > 0
+
+
+def test_unknown_schedule_is_refused_with_the_allowed_names():
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        train.fit(models.Autoencoder(latent_dim=2, hidden=(8,)), _ae_loss, _toy(), steps=2, schedule="linear",
+                  progress=False)
