@@ -26,15 +26,18 @@ GOALS = {
     "anomaly_one_class_knn_auroc": ("the same with an untrained 1-nearest-neighbour pixel distance (notebook 07)", "baseline"),
     "denoise_psnr_sp20_db": ("best denoiser, PSNR at 20 % salt-and-pepper (notebook 06, conv denoising AE)", "≥ 22 dB"),
     "median_psnr_sp20_db": ("3×3 median filter, same noise (notebook 06)", "baseline"),
-    "gan_classifier_fid": ("GAN, classifier Fréchet distance to test digits (notebook 05)", "lower is better"),
+    "dcgan_classifier_fid": ("DCGAN, classifier Fréchet distance to test digits (notebook 05)", "≤ 15 × the floor below"),
+    "gan_classifier_fid": ("MLP GAN, same Fréchet distance (notebook 05)", "lower is better"),
     "vae_classifier_fid": ("VAE, same Fréchet distance (notebook 05)", "lower is better"),
+    "real_vs_real_fd_floor": ("real training vs real test digits, same Fréchet distance: the floor (notebook 05)", "floor"),
+    "dcgan_rarest_digit_percent": ("DCGAN, share of its samples given to its rarest digit (notebook 05; fair: 10 %)", "≥ 5 %"),
 }
 NOTEBOOKS = [  # number, file, title, what you learn, README figure
     ("01", "01_autoencoder.ipynb", "autoencoder", "encoder/decoder, a hand-written training loop, the 2-D code space, what sampling an AE's codes gives; pixels that arrive as 0–255", "01_random_decodes.png"),
     ("02", "02_vae.ipynb", "variational autoencoder", "the ELBO and the KL term derived and checked by numbers, reparameterisation and what it is for, an MLP and a conv VAE (validation split, best checkpoint, one-cycle schedule), samples, latent sliders; the sources' VAE bugs run and measured", "02_manifold_2d.png"),
     ("03", "03_reconstruction_losses.ipynb", "BCE vs MSE vs L1", "reconstruction losses as likelihoods, measured side by side over seeds; the reduction pitfall; seed 002's tanh + SSE on [−1, 1]", "03_samples_by_loss.png"),
     ("04", "04_beta_vae.ipynb", "β-VAE", "rate vs distortion, active dimensions, posterior collapse, traversals; the assignment's conv β-VAE at β = 1–4; `shuffle=False`", "04_rate_distortion.png"),
-    ("05", "05_gan.ipynb", "GAN", "adversarial training, mode collapse, VAE vs GAN by Fréchet distance; the source's GAN run as written, with its leaked gradient", "05_gan_evolution.png"),
+    ("05", "05_gan.ipynb", "GAN", "adversarial training, mode collapse, VAE vs GAN by Fréchet distance; the source's GAN run as written, with its leaked gradient; a DCGAN whose samples look like digits", "05_dcgan_samples.png"),
     ("06", "06_noisy_data.ipynb", "noisy data and denoising", "training on corrupted digits, a conv denoising AE (fresh noise, one-cycle schedule) and a denoising VAE vs a median filter, in PSNR", "06_psnr_vs_noise.png"),
     ("07", "07_anomaly_detection.ipynb", "anomaly detection", "reconstruction error, −ELBO and log-likelihood as anomaly scores against a nearest-neighbour baseline (MLP models lose, a conv AE wins), ROC/AUROC, out-of-distribution", "07_one_class_auroc.png"),
 ]

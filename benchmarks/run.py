@@ -30,7 +30,8 @@ from course_utils.results import read_results, record_result
 NOTEBOOK_SECONDS = "notebook_seconds"  # one record per notebook: its full wall time
 NOTEBOOK_RESULTS = {
     "02_vae.ipynb": ["vae_test_nelbo_nats"],
-    "05_gan.ipynb": ["gan_classifier_fid", "vae_classifier_fid"],
+    "05_gan.ipynb": ["dcgan_classifier_fid", "gan_classifier_fid", "vae_classifier_fid", "real_vs_real_fd_floor",
+                     "dcgan_rarest_digit_percent"],
     "06_noisy_data.ipynb": ["denoise_psnr_sp20_db", "median_psnr_sp20_db"],
     "07_anomaly_detection.ipynb": ["anomaly_one_class_mean_auroc", "anomaly_one_class_knn_auroc"],
 }

@@ -326,6 +326,67 @@ class MLPGenerator(nn.Module):
             return self(z)
 
 
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al.'s initialisation, for ``net.apply``: conv and linear weights ~ N(0, 0.02²), biases 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """A small DCGAN generator (Radford, Metz & Chintala 2016): noise ``(B, latent_dim)`` -> ``(B, 1, 28, 28)`` in (0, 1).
+
+    ``z -> Linear -> (B, 2c, 7, 7)``, then two stride-2 transposed convolutions ``7 -> 14 -> 28``, with
+    BatchNorm and ReLU after every layer but the last. The paper ends in ``tanh`` for data in [-1, 1]; here a
+    sigmoid, so the images share the data's [0, 1] range, as with ``MLPGenerator``. ``logits(z)`` gives the
+    pre-sigmoid values ``(B, 1, 28, 28)``. First used in notebook 05.
+    """
+
+    def __init__(self, latent_dim: int = 100, channels: int = 32):
+        super().__init__()
+        self.latent_dim = _check_dim("latent_dim", latent_dim)
+        c = _check_dim("channels", channels)
+        self.project = nn.Sequential(nn.Linear(latent_dim, 2 * c * 49, bias=False),  # BatchNorm makes a bias redundant
+                                     nn.BatchNorm1d(2 * c * 49), nn.ReLU())
+        self.upsample = nn.Sequential(
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(),  # (B, c, 14, 14)
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),                                                 # (B, 1, 28, 28)
+        )
+        self._c = c
+        self.apply(dcgan_init)
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        _check_codes(z, self.latent_dim)
+        return self.upsample(self.project(z).view(-1, 2 * self._c, 7, 7))
+
+    forward = MLPGenerator.forward
+    sample = MLPGenerator.sample
+
+
+class DCGANDiscriminator(nn.Module):
+    """A small DCGAN discriminator: images ``(B, 1, 28, 28)`` in [0, 1] -> one logit per image ``(B,)``.
+
+    Two stride-2 convolutions ``28 -> 14 -> 7`` (no pooling: the network learns its own down-sampling) with
+    LeakyReLU(0.2), BatchNorm on the second (never on the input layer), then ``Linear(2c·7·7 -> 1)``.
+    First used in notebook 05.
+    """
+
+    def __init__(self, channels: int = 32):
+        super().__init__()
+        c = _check_dim("channels", channels)
+        self.net = nn.Sequential(
+            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),                                   # (B, c, 14, 14)
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),  # (B, 2c, 7, 7)
+            nn.Flatten(), nn.Linear(2 * c * 49, 1),
+        )
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_images(x)
+        return self.net(x.reshape(len(x), *IMAGE_SHAPE)).squeeze(1)
+
+
 class MLPDiscriminator(nn.Module):
     """D(x): images ``(B, 1, 28, 28)`` (or ``(B, 784)``) in [0, 1] -> one logit per image ``(B,)``.
 

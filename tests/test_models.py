@@ -137,6 +137,44 @@ def test_gan_gradients_reach_the_generator_through_the_discriminator():
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
 
 
+def test_dcgan_shapes_range_and_sampling():
+    g, d = models.DCGANGenerator(latent_dim=6, channels=4), models.DCGANDiscriminator(channels=4)
+    z = torch.randn(5, 6) * 10
+    images = g(z)
+    assert images.shape == (5, 1, 28, 28) and images.min() >= 0 and images.max() <= 1
+    assert torch.allclose(images, torch.sigmoid(g.logits(z)))
+    assert d(images).shape == (5,) and torch.allclose(d(images.view(5, 784)), d(images))
+    g.train()
+    a, b = (g.sample(3, generator=torch.Generator().manual_seed(1)) for _ in range(2))
+    assert a.shape == (3, 1, 28, 28) and torch.equal(a, b) and g.training
+
+
+def test_dcgan_follows_the_papers_layout_and_initialisation():
+    g, d = models.DCGANGenerator(latent_dim=100, channels=32), models.DCGANDiscriminator(channels=32)
+    # strided (transposed) convolutions, no pooling; BatchNorm in G and in D but not on D's input layer
+    assert not any(isinstance(m, (torch.nn.MaxPool2d, torch.nn.AvgPool2d)) for m in [*g.modules(), *d.modules()])
+    assert sum(isinstance(m, torch.nn.ConvTranspose2d) for m in g.modules()) == 2
+    assert [type(m) for m in d.net[:2]] == [torch.nn.Conv2d, torch.nn.LeakyReLU]
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
+    weights = torch.cat([m.weight.flatten() for m in [*g.modules(), *d.modules()]
+                         if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))])
+    assert abs(weights.std().item() - 0.02) < 0.002 and abs(weights.mean().item()) < 0.002
+
+
+def test_dcgan_gradients_reach_the_generator_and_bad_input_is_refused():
+    g, d = models.DCGANGenerator(latent_dim=4, channels=2), models.DCGANDiscriminator(channels=2)
+    torch.nn.functional.binary_cross_entropy_with_logits(d(g(torch.randn(3, 4))), torch.ones(3)).backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.parameters())
+    with pytest.raises(ValueError, match="latent"):
+        g(torch.randn(2, 5))
+    with pytest.raises(ValueError, match="images"):
+        d(torch.rand(2, 1, 14, 14))
+    with pytest.raises(ValueError, match="channels"):
+        models.DCGANGenerator(channels=0)
+    with pytest.raises(TypeError, match="channels"):
+        models.DCGANDiscriminator(channels=1.5)
+
+
 @pytest.mark.parametrize(
     "make, error",
     [
