@@ -287,7 +287,27 @@ def _check_hidden(hidden: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(_check_dim("hidden", h) for h in hidden)
 
 
-class MLPGenerator(nn.Module):
+class _ImageGenerator(nn.Module):
+    """What every GAN generator shares: ``forward`` = sigmoid of the subclass's ``logits(z)``, and ``sample``."""
+
+    latent_dim: int
+
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(z))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` images ``(n, 1, 28, 28)`` from z ~ N(0, I), in eval mode (BatchNorm uses running statistics)."""
+        _check_dim("n", n)
+        z = torch.randn(n, self.latent_dim, generator=generator).to(model_device(self))
+        with evaluating(self):
+            return self(z)
+
+
+class MLPGenerator(_ImageGenerator):
     """G(z): noise ``(B, latent_dim)`` -> images ``(B, 1, 28, 28)`` in (0, 1).
 
     Linear layers of widths ``hidden`` with LeakyReLU(0.2); BatchNorm after every hidden layer but
@@ -314,16 +334,28 @@ class MLPGenerator(nn.Module):
         _check_codes(z, self.latent_dim)
         return self.net(z).view(-1, *IMAGE_SHAPE)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(z))
 
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` images ``(n, 1, 28, 28)`` from z ~ N(0, I), in eval mode (BatchNorm uses running statistics)."""
-        _check_dim("n", n)
-        z = torch.randn(n, self.latent_dim, generator=generator).to(model_device(self))
-        with evaluating(self):
-            return self(z)
+class MLPDiscriminator(nn.Module):
+    """D(x): images ``(B, 1, 28, 28)`` (or ``(B, 784)``) in [0, 1] -> one logit per image ``(B,)``.
+
+    ``sigmoid(D(x))`` is the estimated probability that ``x`` is a real image.
+    Layout 784 -> 512 -> 256 -> 1 with LeakyReLU(0.2), no sigmoid (the loss takes logits).
+
+    First used in notebook 05.
+    """
+
+    def __init__(self, hidden: tuple[int, ...] = (512, 256)):
+        super().__init__()
+        hidden = _check_hidden(hidden)
+        layers: list[nn.Module] = []
+        for n_in, n_out in zip((IMAGE_PIXELS, *hidden[:-1]), hidden):
+            layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
+        layers.append(nn.Linear(hidden[-1], 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_images(x)
+        return self.net(x.reshape(len(x), -1)).squeeze(1)
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -334,7 +366,7 @@ def dcgan_init(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-class DCGANGenerator(nn.Module):
+class DCGANGenerator(_ImageGenerator):
     """A small DCGAN generator (Radford, Metz & Chintala 2016): noise ``(B, latent_dim)`` -> ``(B, 1, 28, 28)`` in (0, 1).
 
     ``z -> Linear -> (B, 2c, 7, 7)``, then two stride-2 transposed convolutions ``7 -> 14 -> 28``, with
@@ -360,9 +392,6 @@ class DCGANGenerator(nn.Module):
         _check_codes(z, self.latent_dim)
         return self.upsample(self.project(z).view(-1, 2 * self._c, 7, 7))
 
-    forward = MLPGenerator.forward
-    sample = MLPGenerator.sample
-
 
 class DCGANDiscriminator(nn.Module):
     """A small DCGAN discriminator: images ``(B, 1, 28, 28)`` in [0, 1] -> one logit per image ``(B,)``.
@@ -385,26 +414,3 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_images(x)
         return self.net(x.reshape(len(x), *IMAGE_SHAPE)).squeeze(1)
-
-
-class MLPDiscriminator(nn.Module):
-    """D(x): images ``(B, 1, 28, 28)`` (or ``(B, 784)``) in [0, 1] -> one logit per image ``(B,)``.
-
-    ``sigmoid(D(x))`` is the estimated probability that ``x`` is a real image.
-    Layout 784 -> 512 -> 256 -> 1 with LeakyReLU(0.2), no sigmoid (the loss takes logits).
-
-    First used in notebook 05.
-    """
-
-    def __init__(self, hidden: tuple[int, ...] = (512, 256)):
-        super().__init__()
-        hidden = _check_hidden(hidden)
-        layers: list[nn.Module] = []
-        for n_in, n_out in zip((IMAGE_PIXELS, *hidden[:-1]), hidden):
-            layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
-        layers.append(nn.Linear(hidden[-1], 1))
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_images(x)
-        return self.net(x.reshape(len(x), -1)).squeeze(1)
