@@ -1,5 +1,8 @@
 """The checkpoint cache: its key is derived from everything that changes the result, never typed by hand."""
 
+import inspect
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -119,3 +122,106 @@ def test_names_and_modules_are_validated():
         cache.checkpoint_path("../evil", "{}")
     with pytest.raises(TypeError, match="modules"):
         cache.load_or_run("x", "not a module", lambda: {})
+
+
+# ----------------------------------------------------------------------------- the key sees the code
+import linecache  # noqa: E402
+import shutil  # noqa: E402
+
+_CELLS = []
+
+
+def _run_cell(source: str) -> dict:
+    """Execute ``source`` as a notebook cell does: module ``__main__``, source findable by ``inspect``."""
+    filename = f"<notebook-cell-{len(_CELLS)}>"
+    _CELLS.append(filename)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"__name__": "__main__"}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace
+
+
+_NET = '''
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(4, 4)
+
+    def forward(self, x):
+        return {body}
+'''
+
+_OBJECTIVE = '''
+def per_image(out, x):
+    return {body}
+
+def objective(model, batch):
+    (x,) = batch
+    return per_image(model(x), x).mean()
+'''
+
+
+def _fit_cell(net_ns, objective, data):
+    torch.manual_seed(0)
+    model = net_ns["Net"]()
+    return load_or_fit("code-test", model, objective, data, steps=2, batch_size=4, seed=0, device="cpu",
+                       progress=False)[1]
+
+
+def test_editing_forward_in_a_notebook_retrains_even_with_the_same_repr(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    data = torch.rand(8, 4)
+    objective = _run_cell(_OBJECTIVE.format(body="(out - x).pow(2).sum(1)"))["objective"]
+    first = _run_cell(_NET.format(body="self.layer(x)"))
+    edited = _run_cell(_NET.format(body="torch.tanh(self.layer(x))"))
+    assert repr(first["Net"]()) == repr(edited["Net"]())          # what the old key saw: identical
+    assert _fit_cell(first, objective, data) is False
+    assert _fit_cell(_run_cell(_NET.format(body="self.layer(x)")), objective, data) is True  # same code loads
+    assert _fit_cell(edited, objective, data) is False
+
+
+def test_editing_a_helper_that_the_loss_calls_retrains(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    data = torch.rand(8, 4)
+    net = _run_cell(_NET.format(body="self.layer(x)"))
+    squared = _run_cell(_OBJECTIVE.format(body="(out - x).pow(2).sum(1)"))["objective"]
+    absolute = _run_cell(_OBJECTIVE.format(body="(out - x).abs().sum(1)"))["objective"]
+    assert inspect.getsource(squared) == inspect.getsource(absolute)  # the objective's own text is unchanged
+    assert _fit_cell(net, squared, data) is False
+    assert _fit_cell(net, _run_cell(_OBJECTIVE.format(body="(out - x).pow(2).sum(1)"))["objective"], data) is True
+    assert _fit_cell(net, absolute, data) is False
+
+
+def test_editing_course_utils_retrains_every_model(monkeypatch, tmp_path):
+    package = Path(cache.__file__).parent
+    copy = tmp_path / "course_utils"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert cache.package_fingerprint(copy) == cache.PACKAGE_FINGERPRINT  # the hash is of the source files
+    losses_py = copy / "losses.py"
+    text = losses_py.read_text()
+    fixed = "per_image = 0.5 * (mu.pow(2) + logvar.exp() - logvar - 1.0).sum(1)"
+    assert fixed in text                                            # the KL term every VAEObjective calls
+    losses_py.write_text(text.replace(fixed, "per_image = 0.5 * (mu * mu + logvar.exp() - logvar - 1.0).sum(1)"))
+    edited = cache.package_fingerprint(copy)
+    assert edited != cache.PACKAGE_FINGERPRINT
+
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path / "cache"))
+    data = random_images(8, seed=0)
+
+    def train():
+        torch.manual_seed(0)
+        return load_or_fit("pkg-test", MLPVAE(latent_dim=2, hidden=8), VAEObjective(), data, steps=2,
+                           batch_size=4, seed=0, device="cpu", progress=False)[1]
+
+    assert train() is False and train() is True
+    monkeypatch.setattr(cache, "PACKAGE_FINGERPRINT", edited)      # a kernel that imported the edited package
+    assert train() is False and train() is True
+
+
+def test_library_code_is_not_described_as_source():
+    described = cache.describe(MLPVAE(latent_dim=2, hidden=8))
+    assert "code" not in described                                 # course_utils: the package hash covers it
+    assert "code" in cache.describe(_SmallVAE())                   # a subclass written here: its methods count
