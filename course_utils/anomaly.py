@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as _sk_roc_curve
 
@@ -152,3 +153,25 @@ def nearest_neighbour_distance(images: torch.Tensor, reference: torch.Tensor, ba
     ref = reference.flatten(1).float()
     return torch.cat([torch.cdist(images[i : i + batch_size].flatten(1).float(), ref).min(1).values
                       for i in range(0, len(images), batch_size)])
+
+
+def auroc_draws(scores, is_anomaly, indices: np.ndarray) -> np.ndarray:
+    """The AUROC of ``scores[idx]`` against ``is_anomaly[idx]`` for every row ``idx`` of ``indices``.
+
+    ``scores``, ``is_anomaly``: ``(N,)``; ``indices``: ``(R, M)`` resampled item indices, e.g. from
+    ``intervals.bootstrap_indices`` stratified by label (so every row holds both classes). Returns ``(R,)``,
+    from the rank-sum (Mann–Whitney) form with mid-ranks for ties, vectorised over the rows.
+
+    First used in notebook 07.
+    """
+    s, y = _check_scores(scores, is_anomaly)
+    indices = np.asarray(indices)
+    if indices.ndim != 2 or indices.size == 0 or indices.min() < 0 or indices.max() >= len(s):
+        raise ValueError(f"indices must be a (R, M) array of item indices in [0, {len(s) - 1}]")
+    ys = y[indices].astype(bool)
+    ranks = rankdata(s[indices], axis=1)
+    n_anomaly = ys.sum(1)
+    n_normal = ys.shape[1] - n_anomaly
+    if (n_anomaly == 0).any() or (n_normal == 0).any():
+        raise ValueError("every row of indices must hold normal and anomalous items (stratify the resampling)")
+    return ((ranks * ys).sum(1) - n_anomaly * (n_anomaly + 1) / 2) / (n_anomaly * n_normal)

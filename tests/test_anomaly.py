@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from course_utils import losses, models
+from course_utils import anomaly, losses, models
 from course_utils.anomaly import auroc, nelbo_scores, reconstruction_scores, roc_curve
 from course_utils.likelihoods import importance_log_likelihood, vae_nelbo
 
@@ -143,3 +143,20 @@ def test_a_trained_autoencoder_scores_a_foreign_pattern_higher():
     x = torch.cat([normal[:16], foreign])
     labels = torch.arange(32) >= 16
     assert auroc(reconstruction_scores(ae, x), labels) > 0.9
+
+
+def test_auroc_draws_match_the_auroc_of_each_resample():
+    from course_utils.intervals import bootstrap_indices
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(60), np.ones(40)].astype(bool)
+    scores = rng.normal(size=100) + labels
+    scores[:10] = scores[60:70] = 0.5                   # ties across the two classes
+    idx = bootstrap_indices(100, resamples=20, seed=1, strata=labels.astype(int))
+    draws = anomaly.auroc_draws(scores, labels, idx)
+    assert draws.shape == (20,)
+    assert np.allclose(draws, [anomaly.auroc(scores[i], labels[i]) for i in idx])
+    assert anomaly.auroc_draws(scores, labels, np.arange(100)[None])[0] == pytest.approx(anomaly.auroc(scores, labels))
+    with pytest.raises(ValueError, match="indices"):
+        anomaly.auroc_draws(scores, labels, np.array([[0, 100]]))
+    with pytest.raises(ValueError, match="normal and anomalous"):
+        anomaly.auroc_draws(scores, labels, np.zeros((2, 5), dtype=int))
