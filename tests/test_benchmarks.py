@@ -112,3 +112,11 @@ def test_readme_tables_are_rewritten_between_markers_with_a_column_per_data_set(
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="results:start"):
         readme_table.update(readme, files)
+
+
+def test_a_headline_value_carries_its_interval_and_the_model_it_names():
+    _value = readme_table._value
+    record = {"value": 0.9561, "unit": "AUROC", "low": 0.951, "high": 0.9602, "score": "conv AE squared error",
+              "chosen_on": "validation"}
+    assert _value(record) == "**0.956** AUROC [0.951, 0.96], conv AE squared error (chosen on validation)"
+    assert _value({"value": 18.34, "unit": "FD"}) == "**18.3** FD"
