@@ -3,7 +3,7 @@
 Standalone on purpose (it imports nothing of ``course_utils``, which the sandbox does not mount): the grader
 copies this file into the job folder and runs ``python /job/probe_runner.py /job /out``.
 
-``/job/job.json`` holds ``{"preamble": str, "exercises": [{"exercise", "support", "solution", "forbidden":
+``/out/job.json`` (written by the grader before the start) holds ``{"preamble": str, "exercises": [{"exercise", "support", "solution", "forbidden":
 [dotted names], "calls": [{"expr": str, "inputs": {name: file}}]}]}``; inputs are ``.npy`` files in ``/job``.
 For each exercise, in a fresh namespace: the preamble (imports), the exercise's support code (trusted helpers),
 the forbidden references replaced by stand-ins that raise, then the student's definitions, then each call.
@@ -71,7 +71,7 @@ def main(job_dir, out_dir):
     import torch
 
     torch.set_num_threads(1)
-    job = json.load(open(os.path.join(job_dir, "job.json")))
+    job = json.load(open(os.path.join(out_dir, "job.json")))
     for exercise in job["exercises"]:
         results = []
         namespace = {"__name__": "__student__"}

@@ -123,8 +123,7 @@ def run(argv: list[str], job: str | Path, out: str | Path, timeout: float, memor
         command = bwrap_argv(argv, job, out)
         env = {"PATH": "/usr/bin:/bin"}
     else:  # no isolation: map /job and /out onto the real folders
-        command = [a.replace("/job/", f"{job}/").replace("/out/", f"{out}/") if a.startswith(("/job/", "/out/"))
-                   else a for a in argv]
+        command = [_unsandboxed_path(a, job, out) for a in argv]
         env = {"PATH": os.environ.get("PATH", ""), "HOME": str(out), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg",
                "COURSE_SANDBOX_JOB": str(job), "COURSE_SANDBOX_OUT": str(out)}
     start = time.perf_counter()
@@ -139,6 +138,14 @@ def run(argv: list[str], job: str | Path, out: str | Path, timeout: float, memor
         stdout, stderr = process.communicate()
     return Result(None if timed_out else process.returncode, stdout.decode(errors="replace")[-KEEP_OUTPUT:],
                   stderr.decode(errors="replace")[-KEEP_OUTPUT:], time.perf_counter() - start, use, timed_out)
+
+
+def _unsandboxed_path(arg: str, job: Path, out: Path) -> str:
+    """``/job/x`` -> ``<job>/x`` and ``/out`` -> ``<out>``: the sandbox's paths on the real file system."""
+    for mount, real in (("/job", job), ("/out", out)):
+        if arg == mount or arg.startswith(mount + "/"):
+            return str(real) + arg[len(mount):]
+    return arg
 
 
 def _kill(process: subprocess.Popen) -> None:
