@@ -93,10 +93,12 @@ class Course:
                 calls.append({"expr": expr, "inputs": files})
             self.calls[p.exercise] = calls
 
-    def _run(self, sources: dict[str, str], out: Path, timeout: float, trusted: bool = False):
+    def _run(self, sources: dict[str, str], out: Path, timeout: float, trusted: bool = False, only=None):
         """Run the probes on ``sources`` (``{solution grade_id: source}``); ``({exercise: outputs}, Result)``."""
         job, skipped = {"preamble": BASE_PREAMBLE, "exercises": []}, {}
         for p in self.probes:
+            if only is not None and p.exercise not in only:
+                continue
             source = sources.get(self.cells[p.exercise][0])
             if source is None:
                 skipped[p.exercise] = "the solution cell is missing from the notebook"
@@ -113,6 +115,7 @@ class Course:
             job["exercises"].append({"exercise": p.exercise, "support": p.extra_imports + p.support, "solution": code,
                                      "forbidden": self.forbidden[p.exercise], "calls": self.calls[p.exercise]})
         out.mkdir(parents=True, exist_ok=True)
+        out.chmod(0o777)  # the sandbox's user (nobody) writes its results here
         (out / "job.json").write_text(json.dumps(job))  # read once, before any student code runs
         argv = [str(Path(sys.executable)), "-I", "/job/probe_runner.py", "/job", "/out"]
         result = sandbox.run(argv, self.job, out, timeout, sandbox=None if not trusted else False)
@@ -131,13 +134,25 @@ class Course:
     def grade(self, nb: dict, work: Path, timeout: float) -> tuple[list[Verdict], bool, str]:
         """Grade one submission (parsed notebook JSON); ``(verdicts, sandboxed, note on how the run ended)``."""
         sources = solution_sources(nb)
-        outputs, result = self._run(sources, Path(work), timeout)
-        if result.timed_out:
-            note = f"stopped after the {timeout:g} s allowed (a call that never ends?)"
-        elif result.returncode not in (0, None):
-            note = f"the process running your code died (exit code {result.returncode})"
-        else:
-            note = "did not finish"
+        outputs, notes, sandboxed, todo = {}, {}, True, [p.exercise for p in self.probes]
+        for attempt in range(len(self.probes)):  # after a crash, the exercises it prevented run again without it
+            got, result = self._run(sources, Path(work) / f"run{attempt}", timeout, only=todo)
+            sandboxed &= result.sandboxed
+            outputs.update({e: v for e, v in got.items() if e in todo})
+            unfinished = [e for e in todo if not _finished(outputs.get(e), len(self.calls[e]))]
+            if not unfinished:
+                break
+            culprit = unfinished[0]
+            if result.timed_out:
+                notes[culprit] = f"stopped after the {timeout:g} s allowed (a call that never ends?)"
+            elif result.returncode not in (0, None):
+                notes[culprit] = f"the process running your code died (exit code {result.returncode}) in this exercise"
+            else:
+                notes[culprit] = "the process running your code stopped early in this exercise"
+            todo = unfinished[1:]
+            if not todo:
+                break
+        note = "did not finish"
         verdicts = []
         for p in self.probes:
             solution_id, _, points = self.cells[p.exercise]
@@ -145,8 +160,8 @@ class Course:
             got = outputs.get(p.exercise)
             if isinstance(got, str):
                 reason = got
-            elif got is None or len(got) < len(self.calls[p.exercise]):
-                reason = f"not graded: {note}"
+            elif not _finished(got, len(self.calls[p.exercise])):
+                reason = f"not graded: {notes.get(p.exercise, note)}"
             else:
                 reason = _compare(p, got, self.reference[p.exercise], self.inputs[p.exercise]) or ""
             verdicts.append(Verdict(p.exercise, points if not reason else 0.0, points, reason, flags))
@@ -154,7 +169,12 @@ class Course:
             if cell.get("cell_type") == "code" and not cell.get("metadata", {}).get("nbgrader", {}).get("solution") \
                     and _source(cell) not in self.instructor_sources and verdicts:
                 verdicts[0].flags += [(line, f"{what} (in a cell of your own)") for line, what in scan(_source(cell))]
-        return verdicts, result.sandboxed, note
+        return verdicts, sandboxed, note
+
+
+def _finished(got, calls: int) -> bool:
+    """A reason (str) or one output per call: the exercise ran to its end."""
+    return isinstance(got, str) or (isinstance(got, list) and len(got) >= calls)
 
 
 def _load(out: Path, exercise: str) -> list:
