@@ -80,13 +80,15 @@ def extract_definitions(source: str) -> str:
 
 def forbidden_names(test_source: str) -> list[str]:
     """The references a test cell switches off with ``forbid(globals(), "name", ..., attributes=(...))``."""
-    found = []
-    for node in ast.walk(ast.parse(test_source)):
+    tree, found = ast.parse(test_source), []
+    strings = lambda node: [e.value for e in ast.walk(node) if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    named = {t.id: n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "forbid":
             found += [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
             for kw in node.keywords:
-                if kw.arg == "attributes":
-                    found += [e.value for e in ast.walk(kw.value) if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                if kw.arg == "attributes":  # a tuple of strings, or a name bound to one earlier in the cell
+                    found += strings(named.get(kw.value.id, kw.value) if isinstance(kw.value, ast.Name) else kw.value)
     return found
 
 

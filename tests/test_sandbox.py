@@ -95,6 +95,8 @@ def test_only_definitions_run_and_references_are_caught_statically():
     assert "EPS = 1e-07" in code and "_p = psnr" not in code and "print" not in code
     forbidden = screening.forbidden_names('with forbid(globals(), "psnr", attributes=("torch.nn.BCELoss",)):\n    pass')
     assert forbidden == ["psnr", "torch.nn.BCELoss"]
+    named = 'CUTS = ("torch.nn.BCELoss", "torch.nn.functional.binary_cross_entropy")\nwith forbid({}, attributes=CUTS):\n    pass'
+    assert screening.forbidden_names(named) == ["torch.nn.BCELoss", "torch.nn.functional.binary_cross_entropy"]
     assert screening.uses_reference("def f(a, b):\n    return nn.BCELoss()(a, b)", forbidden) == [(2, "BCELoss")]
     assert screening.uses_reference("def f(a, b):\n    return (a - b) ** 2", forbidden) == []
 
