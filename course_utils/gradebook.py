@@ -103,7 +103,8 @@ def grade_class(folder: str | Path, out: str | Path | None = None, timeout: int 
     if not course:
         raise FileNotFoundError(f"no instructor notebooks (NN_name.ipynb) in {instructor_dir}")
     out = Path(out) if out else folder / "grades"
-    students = sorted(p for p in folder.iterdir() if p.is_dir() and p.resolve() != out.resolve())
+    students = sorted(p for p in folder.iterdir() if p.is_dir() and p.resolve() != out.resolve()
+                      and not (p / "grades.csv").exists())  # an earlier run's gradebook is no student
     if not students:
         raise FileNotFoundError(f"no student folders in {folder} (expected {folder}/<student>/<notebook>.ipynb)")
     rows = classrun.grade_students(students, course, out, timeout, jobs, seed, probes, index, count)

@@ -147,3 +147,24 @@ def test_single_notebook_json_output(graded_class, tmp_path):
     homework.main(["grade", str(subs / "alice" / NAME), "--instructor", str(subs.parent / "instructor"), "--json", str(out)])
     scores = {r["exercise"]: r for r in json.loads(out.read_text())}
     assert scores["area-test"]["points"] == 2 and scores["why-answer"]["kind"] == "manual"
+
+
+@pytest.mark.grading
+def test_sharded_runs_merge_to_the_same_csv_as_one_run(graded_class, tmp_path):
+    from course_utils import classrun
+
+    subs, _, _ = graded_class
+    instructor = subs.parent / "instructor"
+    one = tmp_path / "one"
+    gradebook.grade_class(subs, out=one, timeout=20, instructor_dir=instructor, probes=PROBES, seed=3)
+    parts = [tmp_path / f"part{i}" for i in (1, 2)]
+    for i, part in enumerate(parts, 1):
+        gradebook.grade_class(subs, out=part, timeout=20, instructor_dir=instructor, probes=PROBES, seed=3, shard=f"{i}/2")
+    shard_students = [{r["student"] for r in csv.DictReader(open(p / "grades.csv"))} for p in parts]
+    assert shard_students[0] and shard_students[1] and not shard_students[0] & shard_students[1]
+    summary = classrun.merge(parts, tmp_path / "merged", students=["alice", "bob", "carol", "dave", "frank", "zoe"])
+    assert (tmp_path / "merged" / "grades.csv").read_text() == (one / "grades.csv").read_text()
+    assert "MISSING from every part: zoe" in summary
+    assert (tmp_path / "merged" / "feedback" / "alice" / "01_tiny.html").is_file()
+    with pytest.raises(ValueError, match="graded in both"):
+        classrun.merge([parts[0], one], tmp_path / "overlap")

@@ -51,12 +51,12 @@ except OSError:
 def test_a_timeout_kills_every_process_the_code_started(tmp_path):
     marker = "/out/late.txt"
     code = f"""import subprocess, time
-subprocess.Popen(["/bin/sh", "-c", "sleep 3; echo late > {marker}"], start_new_session=True)
+subprocess.Popen(["/bin/sh", "-c", "sleep 1.5; echo late > {marker}"], start_new_session=True)
 time.sleep(60)
 """
-    result, out = _run(tmp_path, code, timeout=3)
+    result, out = _run(tmp_path, code, timeout=1)
     assert result.timed_out and result.returncode is None
-    time.sleep(4)
+    time.sleep(2)
     assert not (out / "late.txt").exists(), "a detached child outlived the sandbox"
 
 
