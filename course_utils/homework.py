@@ -201,7 +201,12 @@ def main(argv: list[str] | None = None) -> int:
         print(merge(args.parts, args.out, names))
         return 0
     if Path(args.submission).is_dir():
+        import signal
+
         from .gradebook import grade_class
+
+        # A scheduler's SIGTERM (a cancelled job) unwinds normally, so the temporary grading folder is removed.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
         summary = grade_class(args.submission, out=args.out, timeout=args.timeout, fast=not args.full,
                               instructor_dir=args.instructor, jobs=args.jobs, shard=args.shard, seed=args.seed)

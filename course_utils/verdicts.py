@@ -119,6 +119,7 @@ class Course:
         (out / "job.json").write_text(json.dumps(job))  # read once, before any student code runs
         argv = [str(Path(sys.executable)), "-I", "/job/probe_runner.py", "/job", "/out"]
         result = sandbox.run(argv, self.job, out, timeout, sandbox=None if not trusted else False)
+        (out / "job.json").unlink(missing_ok=True)  # the instructor's solutions do not stay on disk
         outputs = {}
         for p in self.probes:
             if p.exercise in skipped:
