@@ -32,7 +32,7 @@ def _switch_off(dotted, namespace):
     if len(parts) == 1:
         if parts[0] in namespace:
             namespace[parts[0]] = _stand_in(dotted)
-        return
+        return None
     for cut in range(len(parts) - 1, 0, -1):
         try:
             owner = importlib.import_module(".".join(parts[:cut]))
@@ -41,10 +41,12 @@ def _switch_off(dotted, namespace):
         try:
             for part in parts[cut:-1]:
                 owner = getattr(owner, part)
+            original = getattr(owner, parts[-1])
             setattr(owner, parts[-1], _stand_in(dotted))
+            return owner, parts[-1], original
         except (AttributeError, TypeError):
-            pass
-        return
+            return None
+    return None
 
 
 def _plain(value, out, stem):
@@ -73,13 +75,13 @@ def main(job_dir, out_dir):
     torch.set_num_threads(1)
     job = json.load(open(os.path.join(out_dir, "job.json")))
     for exercise in job["exercises"]:
-        results = []
+        results, patches = [], []
         namespace = {"__name__": "__student__"}
         try:
             exec(compile(job["preamble"], "<preamble>", "exec"), namespace)
             exec(compile(exercise["support"], "<support>", "exec"), namespace)
             for name in exercise["forbidden"]:
-                _switch_off(name, namespace)
+                patches.append(_switch_off(name, namespace))
             exec(compile(exercise["solution"], "<your solution>", "exec"), namespace)
         except BaseException as err:  # noqa: BLE001 (a student's definitions may raise anything)
             results = [{"error": f"defining the solution raised {type(err).__name__}: {err}"[:300]}] * len(exercise["calls"])
@@ -100,6 +102,8 @@ def main(job_dir, out_dir):
         if not exercise["calls"]:
             with open(os.path.join(out_dir, exercise["exercise"] + ".json"), "w") as f:
                 json.dump(results, f)
+        for patch in reversed([p for p in patches if p]):  # the next exercise's support sees the originals
+            setattr(*patch)
     return 0
 
 

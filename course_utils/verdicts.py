@@ -127,9 +127,12 @@ class Course:
             elif (out / f"{p.exercise}.json").is_file():
                 outputs[p.exercise] = _load(out, p.exercise)
         if trusted:
-            missing = [p.exercise for p in self.probes if not isinstance(outputs.get(p.exercise), list)]
+            missing = [p.exercise for p in self.probes if not isinstance(outputs.get(p.exercise), list)
+                       or len(outputs[p.exercise]) < len(self.calls[p.exercise])
+                       or any(isinstance(v, dict) for v in outputs[p.exercise])]
             if missing:
-                raise RuntimeError(f"the instructor's solution did not run on the probes {missing}: {result.stderr[-800:]}")
+                raise RuntimeError(f"the instructor's solution did not run on the probes {missing}: "
+                                   f"{[outputs.get(e) for e in missing]} {result.stderr[-800:]}")
         return outputs, result
 
     def grade(self, nb: dict, work: Path, timeout: float) -> tuple[list[Verdict], bool, str]:
