@@ -7,7 +7,7 @@ NB      ?=
 HOMEWORK_DIR ?= homework
 JUPYTER_TIMEOUT ?= 1800
 
-.PHONY: help setup lab test test-unit test-full test-grading figures homework grade bench bench-figures bench-publish clean
+.PHONY: help setup lab test test-unit test-full test-grading figures homework grade bench bench-figures bench-publish bench-grading clean
 
 help:
 	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
@@ -18,6 +18,8 @@ help:
 	@echo "make homework  write student versions to \$$HOMEWORK_DIR (default homework/)"
 	@echo "make grade NB=path/to/submission.ipynb   grade one submitted notebook"
 	@echo "make grade NB=submissions/   grade a class: submissions/<student>/<notebook>.ipynb -> grades/grades.csv + feedback"
+	@echo "   (each submission in its own sandbox; JOBS=n at once, SHARD=i/n one share of the class)"
+	@echo "make bench-grading   grade a synthetic class of 30 x 7 notebooks, seconds per notebook; shards merged vs one run"
 	@echo "make bench     run every notebook in full mode, timed, and print the numbers (writes only build/bench/)"
 	@echo "make bench-figures   both at once: one clean run from an empty cache refreshes outputs and figures and measures"
 	@echo "make bench-publish   copy build/bench/ results into benchmarks/ and rewrite the README tables"
@@ -69,7 +71,10 @@ homework: $(STAMP)
 
 grade: $(STAMP)
 	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/submission.ipynb  or  make grade NB=submissions/ (one folder per student)"; exit 2; }
-	$(PY) -m course_utils.homework grade "$(NB)"
+	$(PY) -m course_utils.homework grade "$(NB)" $(if $(JOBS),--jobs $(JOBS)) $(if $(SHARD),--shard $(SHARD))
+
+bench-grading: $(STAMP)
+	$(PY) benchmarks/grading.py --students 30 --shards 3
 
 clean:
 	rm -rf .cache homework build .pytest_cache

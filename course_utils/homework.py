@@ -179,6 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     grd.add_argument("--out", help="class folder only: where the CSV and feedback go (default: <folder>/grades)")
     grd.add_argument("--timeout", type=int, default=600, help="class folder only: seconds allowed per notebook")
     grd.add_argument("--instructor", help="folder of instructor notebooks (default: the course's notebooks/)")
+    grd.add_argument("--jobs", type=int, help="class folder only: submissions graded at once (default: the cores)")
+    grd.add_argument("--shard", default="1/1", help="class folder only: grade share i of n (a job array's task)")
+    grd.add_argument("--seed", type=int, help="class folder only: seed of the hidden inputs (shards must share it)")
+    mrg = sub.add_parser("merge", help="join the gradebooks of several shards into one")
+    mrg.add_argument("parts", nargs="+", help="the shards' grades/ folders")
+    mrg.add_argument("--out", required=True, help="where the merged grades.csv and feedback go")
+    mrg.add_argument("--class-folder", help="the class folder, to report students missing from every part")
     grd.add_argument("--json", help="one notebook only: also write the score rows to this JSON file")
     grd.add_argument("--feedback", help="one notebook only: write nbgrader's HTML feedback to this file")
     args = parser.parse_args(argv)
@@ -186,11 +193,23 @@ def main(argv: list[str] | None = None) -> int:
         for path in generate(args.out, [Path(p) for p in args.notebooks] or None):
             print("wrote", path)
         return 0
+    if args.command == "merge":
+        from .classrun import merge
+
+        folder = Path(args.class_folder) if args.class_folder else None
+        names = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name != "grades") if folder else None
+        print(merge(args.parts, args.out, names))
+        return 0
     if Path(args.submission).is_dir():
+        import signal
+
         from .gradebook import grade_class
 
+        # A scheduler's SIGTERM (a cancelled job) unwinds normally, so the temporary grading folder is removed.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
         summary = grade_class(args.submission, out=args.out, timeout=args.timeout, fast=not args.full,
-                              instructor_dir=args.instructor)
+                              instructor_dir=args.instructor, jobs=args.jobs, shard=args.shard, seed=args.seed)
         print(summary)
         return 0
     instructor = Path(args.instructor) / Path(args.submission).name if args.instructor else None

@@ -246,6 +246,9 @@ VARIANTS = {
         },
         "03-best-sigma": {
             "wrong": {
+                'the mean of per-image RMS values, not one sigma for all pixels': '''def best_sigma(x_hat, x):
+    return (x - x_hat).pow(2).flatten(1).mean(1).sqrt().mean().item()
+''',
                 "returns the variance (MSE), not sigma": '''def best_sigma(x_hat, x):
     return (x - x_hat).pow(2).mean().item()
 ''',
@@ -648,6 +651,13 @@ VARIANTS = {
         },
         "07-detection-rate": {
             "wrong": {
+                'strict > at the observed thresholds (misses an anomaly at the lowest score)': '''def detection_rate_at(normal_scores, anomaly_scores, max_false_alarm=0.05):
+    thresholds = torch.cat([normal_scores, anomaly_scores]).unique()[:, None]
+    false_alarm = (normal_scores[None, :] > thresholds).double().mean(1)
+    detected = (anomaly_scores[None, :] > thresholds).double().mean(1)
+    allowed = false_alarm <= max_false_alarm
+    return float(detected[allowed].max()) if allowed.any() else 0.0
+''',
                 "'<' instead of '<=' for the allowed false-alarm rate": '''def detection_rate_at(normal_scores, anomaly_scores, max_false_alarm=0.05):
     thresholds = torch.cat([normal_scores, anomaly_scores]).unique()[:, None]
     false_alarm = (normal_scores[None, :] >= thresholds).double().mean(1)

@@ -14,6 +14,8 @@ The check that every exercise has its variants runs in the fast suite.
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 import pytest
 from course_utils import homework
@@ -74,4 +76,31 @@ def test_wrong_answers_lose_the_points_and_correct_variants_earn_them(name, tmp_
                 failures.append(f"{ex}: the wrong answer '{label}' earned {row['points']:g} of {row['max_points']:g}")
             if kind == "right" and row["points"] != row["max_points"]:
                 failures.append(f"{ex}: the correct variant '{label}' earned only {row['points']:g} of {row['max_points']:g}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.grading
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_the_trusted_grader_fails_every_wrong_answer_and_passes_every_correct_one(name, tmp_path):
+    """The same variants through the sandboxed probes (``make grade NB=submissions/``): one submission per variant."""
+    from course_utils.probes import PROBES
+    from course_utils.verdicts import Course
+
+    course = Course(NOTEBOOKS[name], PROBES[name], seed=7, work=tmp_path / "course")
+    instructor = nbformat.read(NOTEBOOKS[name], as_version=4)
+    graded, failures = exercises(instructor), []
+    for ex, variants in VARIANTS[name].items():
+        for kind in ("wrong", "right"):
+            for k, (label, source) in enumerate(variants.get(kind, {}).items()):
+                nb = nbformat.read(NOTEBOOKS[name], as_version=4)
+                nb.cells[graded[ex][0]].source = source
+                work = tmp_path / f"{ex}-{kind}{k}"
+                work.mkdir()
+                work.chmod(0o777)
+                verdicts, _, _ = course.grade(json.loads(nbformat.writes(nb)), work, 60)
+                v = next(v for v in verdicts if v.exercise == graded[ex][1])
+                if kind == "wrong" and v.points != 0:
+                    failures.append(f"{ex}: the wrong answer '{label}' earned {v.points:g}")
+                if kind == "right" and v.points != v.max_points:
+                    failures.append(f"{ex}: the correct variant '{label}' earned {v.points:g}: {v.reason}")
     assert not failures, "\n".join(failures)
