@@ -39,6 +39,7 @@ def notebooks() -> list[Path]:
 
 
 def is_lesson(path: Path) -> bool:
+    """A lesson gets a deck; a lab (``02_vae_lab``, ``02b_...``) does not."""
     return "lab" not in path.stem.lower().split("_")[1:] and not re.match(r"\d\d[a-z]", path.stem)
 
 
@@ -181,7 +182,7 @@ def write_sources(nbs: list[Path]) -> None:
         (SRC / path.name).write_text(json.dumps(static_copy(read(path)), ensure_ascii=False), encoding="utf-8")
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    story, _, rest = readme.partition("\n## ")
+    story = readme.partition("\n## ")[0]
     landing = [_site_links(story.strip()), "",
                "## The notebooks", "", _site_links(_section(readme, "The notebooks")), "",
                "## Explorers: sliders in every notebook", "",
@@ -195,8 +196,8 @@ def write_sources(nbs: list[Path]) -> None:
                        for p in nbs if is_lesson(p)], "</ul>"]
     teachers = ["# For teachers", "",
                 "## Slides", "",
-                "One reveal.js deck per lesson, built from the notebooks' slideshow metadata "
-                "(arrow keys to step, `s` for speaker notes, `f` for full screen):", "", *decks, "",
+                ("One reveal.js deck per lesson, built from the notebooks' slideshow metadata "
+                 "(arrow keys to step, `s` for speaker notes, `f` for full screen):"), "", *decks, "",
                 _site_links(_section(readme, "The course as a website and as slides")), "",
                 "## Homework and grading", "", _site_links(_section(readme, "Homework and grading")), ""]
     (SRC / "teachers.md").write_text("\n".join(teachers), encoding="utf-8")

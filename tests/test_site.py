@@ -202,9 +202,9 @@ def test_pages_load_offline_with_images_and_math(built, browser):
             problems.append(f"{name}: {math['errors']} MathJax errors")
         if name[:2].isdigit():
             nb = json.loads((build.NOTEBOOKS / name.replace(".html", ".ipynb")).read_text(encoding="utf-8"))
-            if any("$" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"):
-                if math["jax"] == 0:
-                    problems.append(f"{name}: math not typeset")
+            has_math = any("$" in "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+            if has_math and math["jax"] == 0:
+                problems.append(f"{name}: math not typeset")
             if len(article) < 3:
                 problems.append(f"{name}: only {len(article)} figures")
             explorers = sum(bool(build.EXPLORER_CALL.search("".join(c["source"])))
@@ -228,6 +228,14 @@ def test_search_finds_reparameterisation(built, browser):
     v.page.close()
 
 
+def _slides_in_metadata(path: Path) -> int:
+    """Slides the notebook's slideshow metadata asks for (a deck always starts with one)."""
+    kinds = [c.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
+             for c in json.loads(path.read_text(encoding="utf-8"))["cells"]]
+    shown = [k for k in kinds if k not in ("skip", "notes")]
+    return sum(k in ("slide", "subslide") for k in shown) + (bool(shown) and shown[0] not in ("slide", "subslide"))
+
+
 @pytest.mark.site
 @pytest.mark.parametrize("lesson", [nb.stem for nb in LESSONS])
 def test_deck_steps_through_every_slide(built, browser, lesson):
@@ -235,6 +243,7 @@ def test_deck_steps_through_every_slide(built, browser, lesson):
     v.page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=30_000)
     total = v.page.evaluate("Reveal.getTotalSlides()")
     assert 25 <= total <= 40, f"{lesson}: {total} slides (a lesson's deck should have 25-40)"
+    assert total == _slides_in_metadata(build.NOTEBOOKS / f"{lesson}.ipynb"), f"{lesson}: deck ignores its metadata"
     math = v.typeset()
     if lesson == LESSONS[1].stem:
         v.page.screenshot(path=str(SHOTS / f"{lesson}_slide1.png"))
