@@ -7,13 +7,16 @@ NB      ?=
 HOMEWORK_DIR ?= homework
 JUPYTER_TIMEOUT ?= 1800
 
-.PHONY: help setup lab test test-unit test-full test-grading figures homework grade bench bench-figures bench-publish bench-grading clean
+.PHONY: help setup lab test test-unit test-full test-grading test-site site slides figures homework grade bench bench-figures bench-publish bench-grading clean
 
 help:
 	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test      set up, then the fast suite: unit tests + every notebook (COURSE_FAST=1)"
 	@echo "make test-full   every notebook in full mode at COURSE_SEED=1 (\$$FULL_SEED), claims enforced, nothing tracked written"
 	@echo "make test-grading   nbgrader on whole submissions: a class folder, and every exercise's wrong and right answers"
+	@echo "make site      the website from the committed notebooks, offline, in build/site/ (nothing executed)"
+	@echo "make slides    one reveal.js deck per lesson in build/slides/, from the slideshow metadata"
+	@echo "make test-site   build both and check them in headless Chromium (offline, images, math, search, decks)"
 	@echo "make figures   run every notebook in full mode in place (refreshes figures/ and outputs)"
 	@echo "make homework  write student versions to \$$HOMEWORK_DIR (default homework/)"
 	@echo "make grade NB=path/to/submission.ipynb   grade one submitted notebook"
@@ -28,7 +31,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,docs]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -55,6 +58,17 @@ test-full: $(STAMP)
 # (minutes, so outside the fast suite; CI runs it after `make test`).
 test-grading: $(STAMP)
 	COURSE_FAST=1 $(PY) -m pytest -q -m grading tests
+
+# The website and the decks, built from the committed notebooks without executing them (docs/build.py).
+site: $(STAMP)
+	$(PY) docs/build.py site
+
+slides: $(STAMP)
+	$(PY) docs/build.py slides
+
+# Builds both once, then checks them in headless Chromium (tests/test_site.py); CI runs it after `make test`.
+test-site: $(STAMP)
+	$(PY) -m pytest -q -m site tests/test_site.py
 
 test-unit: $(STAMP)
 	COURSE_FAST=1 $(PY) -m pytest -q tests

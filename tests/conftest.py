@@ -44,6 +44,12 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("grading"):
                 item.add_marker(skip)
+    # The site and slides builds and their browser checks: `make test-site` (-m site), run by CI.
+    if "site" not in (config.getoption("markexpr") or ""):
+        skip = pytest.mark.skip(reason="builds the site and the decks; run with `make test-site` (-m site)")
+        for item in items:
+            if item.get_closest_marker("site"):
+                item.add_marker(skip)
 
 
 def gen(seed=0):
