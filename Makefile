@@ -40,6 +40,7 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	COURSE_FAST=1 $(PY) -m pytest --nbval-lax -q tests notebooks
 
 # Full mode with claims enforced (a contradicted claim fails its cell), at another seed than the committed outputs

@@ -125,7 +125,7 @@ _tables: list[VerdictTable] = []
 class verdicts:
     """``with verdicts("3. Results") as table:`` collect the block's claims and display one table at its end.
 
-    First used in notebook 01.
+    First used in notebook 06.
     """
 
     def __init__(self, title: str):
@@ -185,7 +185,7 @@ def judge(interval: Interval, margin: float = 0.0) -> str:
 def compare(text: str, interval: Interval, margin: float = 0.0, **measured) -> Verdict:
     """Claim that a difference (``interval``, oriented so the claim says "positive") exceeds ``margin``.
 
-    First used in notebook 03.
+    First used in notebook 06.
     """
     if not isinstance(text, str) or not text:
         raise ValueError("text must be the claim, as a non-empty string")
@@ -199,7 +199,7 @@ def compare_seeds(text: str, higher: Sequence[float], lower: Sequence[float], ma
                   level: float = 0.95, **measured) -> Verdict:
     """Claim ``higher > lower (+ margin)`` from one value per seed on each side, paired by seed.
 
-    First used in notebook 03.
+    Called by ``claim_greater``, which notebooks 03, 04, 05 and 07 use.
     """
     interval = paired_interval(higher, lower, level)
     means = {"higher_mean": statistics.fmean(float(v) for v in higher),
@@ -211,7 +211,7 @@ def compare_images(text: str, higher: Sequence[float], lower: Sequence[float], m
                    level: float = 0.95, seed: int = 0, **measured) -> Verdict:
     """Claim ``mean(higher) > mean(lower) (+ margin)`` from per-image values on the same test images.
 
-    First used in notebook 06.
+    Not called by a notebook yet; the lesson notebooks apply it.
     """
     interval = mean_difference_interval(higher, lower, level, seed=seed)
     return compare(text, interval, margin, **measured)

@@ -8,7 +8,6 @@ shards into one, refusing a student graded twice and reporting a share that is m
 
 from __future__ import annotations
 
-import csv
 import html
 import json
 import os

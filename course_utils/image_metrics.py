@@ -49,7 +49,7 @@ def mean_psnr(estimate: torch.Tensor, target: torch.Tensor, max_value: float = 1
     ``estimate``, ``target``: ``(B, ...)`` of the same shape, values on the scale of ``max_value``.
     This is the convention of denoising papers (mean of per-image PSNRs, not PSNR of the mean MSE).
 
-    First used in notebook 06.
+    First used in notebook 03.
     """
     return finite_mean(psnr(estimate, target, max_value))
 

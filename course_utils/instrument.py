@@ -153,7 +153,7 @@ def classifier_fid(images_a: torch.Tensor, images_b: torch.Tensor, classifier: M
     ``classifier`` defaults to ``mnist_classifier()`` (the cached course instrument). The value depends on
     the set sizes (small sets read higher), so only compare numbers computed with the same N.
 
-    First used in notebook 05.
+    First used in notebook 03.
     """
     classifier = classifier if classifier is not None else mnist_classifier(progress=False)
     return frechet_distance(classifier_features(images_a, classifier), classifier_features(images_b, classifier))
@@ -164,7 +164,7 @@ def class_histogram(images: torch.Tensor, classifier: torch.nn.Module | None = N
 
     A generator that has collapsed onto a few modes shows up as classes with (almost) no samples.
 
-    First used in notebook 02.
+    First used in notebook 05.
     """
     check_images(images)
     check_int("num_classes", num_classes, low=1)

@@ -67,7 +67,7 @@ def paired_interval(a: Sequence[float], b: Sequence[float], level: float = DEFAU
     With unequal lengths the runs cannot be paired: Welch's interval for ``mean(a) - mean(b)`` is used.
     One value per side gives an infinite interval (the estimate alone says nothing about noise).
 
-    First used in notebook 03.
+    Called by ``claims.compare_seeds``.
     """
     level = check_number("level", level, 0.5, 1.0, low_open=False)
     a, b = _as_values("a", a), _as_values("b", b)
@@ -122,7 +122,7 @@ def bootstrap_interval(statistic: Callable[[np.ndarray], float], n_items: int, l
     number, e.g. ``lambda i: err_mse[i].mean() - err_bce[i].mean()`` for paired per-image errors, or the
     difference of two AUROCs on the same images. Both sides use the *same* resampled images (paired).
 
-    First used in notebook 07.
+    First used in notebook 06.
     """
     level = check_number("level", level, 0.5, 1.0)
     estimate = float(statistic(np.arange(n_items)))
@@ -138,7 +138,7 @@ def mean_difference_interval(a: Sequence[float], b: Sequence[float], level: floa
                              resamples: int = DEFAULT_RESAMPLES, seed: int = 0) -> Interval:
     """Bootstrap interval for ``mean(a - b)`` of paired per-image values (the same test images on both sides).
 
-    First used in notebook 03.
+    Called by ``claims.compare_images``.
     """
     a, b = _as_values("a", a), _as_values("b", b)
     if a.shape != b.shape:

@@ -70,7 +70,7 @@ def kid(feats_a: torch.Tensor, feats_b: torch.Tensor, subsets: int = 100, subset
     so the closer ``m`` is to N (with m = 200 of 500 rows we measured errors about 3x the SE). For an
     interval over samples, repeat on independent sets (seeds) or use the spread of disjoint subsets.
 
-    Deterministic given a seeded ``generator``. First used in notebook 05.
+    Deterministic given a seeded ``generator``. Not called by a notebook yet; notebook 05's lesson applies it.
     """
     a, b = _pair("feats_a", feats_a, "feats_b", feats_b)
     subsets = check_int("subsets", subsets, low=1)
@@ -110,7 +110,7 @@ def precision_recall(real_feats: torch.Tensor, fake_feats: torch.Tensor, k: int 
     floats in [0, 1]. Distances are computed in row blocks, so memory stays at a few blocks of
     ``1024 x N`` float64 values whatever N.
 
-    First used in notebook 05.
+    Not called by a notebook yet; notebook 05's lesson applies it.
     """
     real, fake = _pair("real_feats", real_feats, "fake_feats", fake_feats)
     k = check_int("k", k, low=1, high=min(len(real), len(fake)) - 1)
@@ -129,7 +129,7 @@ def disjoint_halves(feats: torch.Tensor, generator: torch.Generator | None = Non
     """Two disjoint random halves ``(N // 2, ...)`` of ``feats`` (or images) ``(N, ...)``, N >= 4.
 
     No row is in both halves; with odd N one row is left out so the halves have equal size.
-    Deterministic given a seeded ``generator``. First used in notebook 05.
+    Deterministic given a seeded ``generator``. Called by ``real_floor``.
     """
     if not isinstance(feats, torch.Tensor) or feats.dim() < 1 or len(feats) < 4:
         shape = tuple(feats.shape) if isinstance(feats, torch.Tensor) else type(feats).__name__
@@ -150,7 +150,7 @@ def real_floor(feats: torch.Tensor, measure: Callable[[torch.Tensor, torch.Tenso
     lower the distance too. ``measure`` is e.g. ``instrument.frechet_distance`` or
     ``functools.partial(kid, generator=...)``; its result is returned unchanged.
 
-    First used in notebook 05.
+    Not called by a notebook yet; notebook 05's lesson applies it.
     """
     if not callable(measure):
         raise ArgumentError(f"measure must be a callable measure(a, b), got {type(measure).__name__}")

@@ -177,7 +177,7 @@ def traversal_explorer(
     Returns:
         a ``LatentExplorer`` with ``.sliders``, ``.images`` and ``.image``.
 
-    First used in notebook 04.
+    First used in notebook 03.
     """
     if not isinstance(models, Mapping) or len(models) == 0:
         raise TypeError("models must be a non-empty dict {label: model}")

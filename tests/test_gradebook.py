@@ -12,7 +12,6 @@ import json
 
 import nbformat
 import pytest
-import numpy as np
 from course_utils import gradebook, homework
 from course_utils.probes import Probe
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
