@@ -72,7 +72,7 @@ def render_latent(model, z) -> np.ndarray:
 
     The model is evaluated in ``eval`` mode without gradients; its training flag is restored.
 
-    First used in notebook 02.
+    Called by the latent explorers (`LatentExplorer` and the builders in `explorers`).
     """
     latent_dim = _latent_dim(model)
     z = as_latent(z, latent_dim)
