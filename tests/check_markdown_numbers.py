@@ -18,8 +18,9 @@ import re
 import sys
 from pathlib import Path
 
-# Constants that are not measurements: the noise levels of the source experiments, and a fair generator's share.
-ALLOWED = {"1 %", "10 %", "20 %", "80 %", "1%", "10%", "20%", "80%", "100 %", "100%", "50 %", "50%"}
+# Constants that are not measurements: the noise levels of the source experiments, a fair generator's share, and
+# the confidence level of every interval the course reports.
+ALLOWED = {"1 %", "10 %", "20 %", "80 %", "1%", "10%", "20%", "80%", "100 %", "100%", "50 %", "50%", "95 %", "95%"}
 
 _UNIT = r"(?:\s*(?:nats?|dB|seconds?|minutes?|ms)|\s+(?:s|sec|min))\b"  # "75 s" needs the space: "1s" are digits
 _NUMBER = r"(?<![\w.])\d+(?:[.,]\d+)?"
