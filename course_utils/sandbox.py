@@ -60,10 +60,10 @@ def bwrap_argv(argv: list[str], job: Path, out: Path, tmp_mb: int = 256) -> list
             cmd += ["--symlink", os.readlink(target), f"/{link}"]
         elif target.is_dir():
             cmd += ["--ro-bind", str(target), f"/{link}"]
-    for root in _python_roots():
+    cmd += ["--dev", "/dev", "--proc", "/proc", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp"]
+    for root in _python_roots():  # after the private /tmp: a checkout (and its venv) may itself live under /tmp
         cmd += ["--ro-bind", root, root]
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--size", str(tmp_mb << 20), "--tmpfs", "/tmp",
-            "--ro-bind", str(job), "/job", "--bind", str(out), "/out", "--chdir", "/tmp",
+    cmd += ["--ro-bind", str(job), "/job", "--bind", str(out), "/out", "--chdir", "/tmp",
             "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "PYTHONNOUSERSITE", "1",
             "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--setenv", "OMP_NUM_THREADS", "1",
