@@ -185,7 +185,7 @@ def judge(interval: Interval, margin: float = 0.0) -> str:
 def compare(text: str, interval: Interval, margin: float = 0.0, **measured) -> Verdict:
     """Claim that a difference (``interval``, oriented so the claim says "positive") exceeds ``margin``.
 
-    First used in notebook 06.
+    First used in notebook 05.
     """
     if not isinstance(text, str) or not text:
         raise ValueError("text must be the claim, as a non-empty string")
