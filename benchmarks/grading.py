@@ -22,8 +22,7 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # grading_variants is a test helper, not part of the installed package
 
 from course_utils import classrun, gradebook, homework  # noqa: E402
 from grading_variants import VARIANTS  # noqa: E402

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from course_utils import classrun, config, sandbox, screening
@@ -26,7 +27,7 @@ def test_the_sandbox_sees_no_course_no_grader_and_no_network(tmp_path):
     secret = tmp_path / "instructor.ipynb"
     secret.write_text("solution")
     code = f"""import os, socket
-print("course", os.path.exists({str(secret)!r}), os.path.exists({str(config.REPO_ROOT / "notebooks")!r}), os.path.exists("/root/.ssh"))
+print("course", os.path.exists({str(secret)!r}), os.path.exists({str(config.REPO_ROOT / "notebooks")!r}), os.path.exists({str(Path.home() / ".ssh")!r}))
 print("uid", os.getuid())
 print("pids", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
 try:
