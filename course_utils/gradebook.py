@@ -23,7 +23,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import config
+from . import config, homework
 from .checks import check_int
 
 CSV_COLUMNS = ["student", "notebook", "exercise", "kind", "points", "max_points", "status", "reason", "flags", "sandbox"]
@@ -99,9 +99,10 @@ def grade_class(folder: str | Path, out: str | Path | None = None, timeout: int 
     check_int("timeout", timeout, 10, 86_400)
     index, count = classrun.parse_shard(shard)
     instructor_dir = Path(instructor_dir) if instructor_dir else config.REPO_ROOT / "notebooks"
-    course = {p.name: p for p in sorted(instructor_dir.glob("[0-9][0-9]_*.ipynb"))}
-    if not course:
-        raise FileNotFoundError(f"no instructor notebooks (NN_name.ipynb) in {instructor_dir}")
+    try:
+        course = {p.name: p for p in homework.course_notebooks(instructor_dir)}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no instructor notebooks (NN_name.ipynb) in {instructor_dir}") from None
     out = Path(out) if out else folder / "grades"
     students = sorted(p for p in folder.iterdir() if p.is_dir() and p.resolve() != out.resolve()
                       and not (p / "grades.csv").exists())  # an earlier run's gradebook is no student

@@ -34,9 +34,13 @@ STUDENT = "student"
 
 
 def course_notebooks(folder: Path | None = None) -> list[Path]:
-    """The numbered course notebooks (``notebooks/0N_*.ipynb``) in teaching order."""
+    """The numbered lessons (``notebooks/0N_*.ipynb``) in teaching order: the homework.
+
+    The labs beside them (``0N_*_lab.ipynb``) are deep dives a student reads and runs; they hold no graded
+    exercises, so they are not handed out or graded.
+    """
     folder = Path(folder) if folder is not None else config.REPO_ROOT / "notebooks"
-    found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if not p.stem.endswith("_lab"))
     if not found:
         raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {folder}")
     return found
