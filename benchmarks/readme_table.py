@@ -32,15 +32,27 @@ GOALS = {
     "real_vs_real_fd_floor": ("real training vs real test digits, same Fréchet distance: the floor (notebook 05)", "floor"),
     "dcgan_rarest_digit_percent": ("DCGAN, share of its samples given to its rarest digit (notebook 05; fair: 10 %)", "≥ 5 %"),
 }
-NOTEBOOKS = [  # number, file, title, what you learn, README figure
-    ("01", "01_autoencoder.ipynb", "autoencoder", "encoder/decoder, a hand-written training loop, the 2-D code space, what sampling an AE's codes gives; pixels that arrive as 0–255", "01_random_decodes.png"),
-    ("02", "02_vae.ipynb", "variational autoencoder", "the ELBO and the KL term derived and checked by numbers, reparameterisation and what it is for, an MLP and a conv VAE (validation split, best checkpoint, one-cycle schedule), samples, latent sliders; the sources' VAE bugs run and measured", "02_manifold_2d.png"),
-    ("03", "03_reconstruction_losses.ipynb", "BCE vs MSE vs L1", "reconstruction losses as likelihoods, measured side by side over seeds; the reduction pitfall; seed 002's tanh + SSE on [−1, 1]", "03_samples_by_loss.png"),
-    ("04", "04_beta_vae.ipynb", "β-VAE", "rate vs distortion, active dimensions, posterior collapse, traversals; the assignment's conv β-VAE at β = 1–4; `shuffle=False`", "04_rate_distortion.png"),
-    ("05", "05_gan.ipynb", "GAN", "adversarial training, mode collapse, VAE vs GAN by Fréchet distance; the source's GAN run as written, with its leaked gradient; a DCGAN whose samples look like digits", "05_dcgan_samples.png"),
-    ("06", "06_noisy_data.ipynb", "noisy data and denoising", "training on corrupted digits, a conv denoising AE (fresh noise, one-cycle schedule) and a denoising VAE vs a median filter, in PSNR", "06_psnr_vs_noise.png"),
-    ("07", "07_anomaly_detection.ipynb", "anomaly detection", "reconstruction error, −ELBO and log-likelihood as anomaly scores against a nearest-neighbour baseline (MLP models lose, a conv AE wins), ROC/AUROC, out-of-distribution", "07_one_class_auroc.png"),
+NOTEBOOKS = [  # file, title, what you learn, README figure (a lesson, then its lab)
+    ("01_autoencoder.ipynb", "autoencoder", "encoder/decoder, a hand-written training loop, the 2-D code space, what sampling an AE's codes gives", "01_random_decodes.png"),
+    ("01_autoencoder_lab.ipynb", "lab", "LAB01", "01_latent_space.png"),
+    ("02_vae.ipynb", "variational autoencoder", "the ELBO and the KL term derived and checked by numbers, reparameterisation, an MLP and a conv VAE chosen on validation, decoded samples, latent sliders", "02_manifold_2d.png"),
+    ("02_vae_lab.ipynb", "lab", "LAB02", "02_manifold_2d.png"),
+    ("03_reconstruction_losses.ipynb", "BCE vs MSE vs L1", "reconstruction losses as likelihoods with a scale, measured side by side over seeds with paired intervals", "03_samples_by_loss.png"),
+    ("03_reconstruction_losses_lab.ipynb", "lab", "LAB03", "03_samples_by_loss.png"),
+    ("04_beta_vae.ipynb", "β-VAE", "rate vs distortion, active dimensions, posterior collapse, traversals", "04_rate_distortion.png"),
+    ("04_beta_vae_lab.ipynb", "lab", "LAB04", "04_rate_distortion.png"),
+    ("05_gan.ipynb", "GAN", "adversarial training, the optimal discriminator, a DCGAN measured by Fréchet distance, KID and precision/recall", "05_dcgan_samples.png"),
+    ("05_gan_lab.ipynb", "lab", "LAB05", "05_dcgan_samples.png"),
+    ("06_noisy_data.ipynb", "noisy data and denoising", "training on corrupted digits, a conv denoising AE vs a median filter, in PSNR", "06_psnr_vs_noise.png"),
+    ("06_noisy_data_lab.ipynb", "lab", "LAB06", "06_psnr_vs_noise.png"),
+    ("07_anomaly_detection.ipynb", "anomaly detection", "reconstruction error, −ELBO and log-likelihood as anomaly scores against a nearest-neighbour baseline, the score fixed on validation, ROC/AUROC", "07_one_class_auroc.png"),
+    ("07_anomaly_detection_lab.ipynb", "lab", "LAB07", "07_one_class_auroc.png"),
 ]
+
+
+def seconds_name(file: str) -> str:
+    """The result name ``benchmarks/run.py`` gives a notebook's wall time (``notebook_seconds_02``, ``..._02_lab``)."""
+    return f"notebook_seconds_{file[:2]}" + ("_lab" if file.removesuffix(".ipynb").endswith("_lab") else "")
 
 
 def read(path: Path) -> dict[str, dict]:
@@ -56,10 +68,12 @@ def notebook_table(runs: dict[str, dict]) -> str:
     """The README's notebook table with one measured full-mode time column per data set in ``runs``."""
     head = "| # | notebook | what you learn | " + " | ".join(f"full run, {LABELS[k]}" for k in runs) + " | a figure from it |"
     rows = [head, "|" + "---|" * (4 + len(runs))]
-    for number, file, title, learn, figure in NOTEBOOKS:
-        times = " | ".join(_seconds(r.get(f"notebook_seconds_{number}")) for r in runs.values())
-        rows.append(f"| {number} | [{title}](notebooks/{file}) | {learn} | {times} | "
-                    f'<img src="figures/{figure}" width="260"> |')
+    for file, title, learn, figure in NOTEBOOKS:
+        times = " | ".join(_seconds(r.get(seconds_name(file))) for r in runs.values())
+        lab = seconds_name(file).endswith("_lab")
+        number = f"{file[:2]} lab" if lab else file[:2]
+        picture = "" if lab else f'<img src="figures/{figure}" width="260">'
+        rows.append(f"| {number} | [{title}](notebooks/{file}) | {learn} | {times} | {picture} |")
     return "\n".join(rows)
 
 

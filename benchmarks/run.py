@@ -28,6 +28,7 @@ from course_utils import config, data
 from course_utils.results import read_results, record_result
 
 NOTEBOOK_SECONDS = "notebook_seconds"  # one record per notebook: its full wall time
+BUDGET_SECONDS = {"lesson": 150, "lab": 300}  # full mode on 2 CPU cores (a lab with its lesson's models cached)
 NOTEBOOK_RESULTS = {
     "02_vae.ipynb": ["vae_test_nelbo_nats"],
     "05_gan.ipynb": ["dcgan_classifier_fid", "gan_classifier_fid", "vae_classifier_fid", "real_vs_real_fd_floor",
@@ -37,6 +38,16 @@ NOTEBOOK_RESULTS = {
 }
 LOADER = "loader_speedup_vs_dataloader"
 ALL_NAMES = [LOADER] + [n for names in NOTEBOOK_RESULTS.values() for n in names]
+
+
+def kind(path: Path) -> str:
+    """``"lab"`` for ``NN_topic_lab.ipynb``, else ``"lesson"``."""
+    return "lab" if Path(path).stem.endswith("_lab") else "lesson"
+
+
+def seconds_name(path: Path) -> str:
+    """The result name of a notebook's wall time: ``notebook_seconds_02`` (lesson), ``notebook_seconds_02_lab``."""
+    return f"{NOTEBOOK_SECONDS}_{Path(path).name[:2]}" + ("_lab" if kind(path) == "lab" else "")
 
 
 def run_notebook(path: Path, results_file: Path, timeout: int = 1800, figures: Path | None = None,
@@ -168,8 +179,10 @@ def main(argv: list[str] | None = None) -> int:
                     seconds = run_notebook(nb, results_file, inplace=args.inplace,
                                            figures=config.REPO_ROOT / "figures" if args.inplace else None)
                     with config.environment(COURSE_RESULTS=str(results_file)):
-                        record_result(f"{NOTEBOOK_SECONDS}_{nb.name[:2]}", seconds, "s", notebook=nb.name)
-                    print(f"  {nb.name}: {seconds:.0f} s", file=sys.stderr, flush=True)
+                        record_result(seconds_name(nb), seconds, "s", notebook=nb.name)
+                    budget = BUDGET_SECONDS[kind(nb)]
+                    over = f" (over the {kind(nb)} budget of {budget} s)" if seconds > budget and not config.FAST else ""
+                    print(f"  {nb.name}: {seconds:.0f} s{over}", file=sys.stderr, flush=True)
         records = [dict(r, **context) for r in read_results(results_file)] if results_file.exists() else []
     expected = {n for n in ALL_NAMES if n in wanted} | {
         n for nb in notebooks if nb.name in wanted for n in NOTEBOOK_RESULTS.get(nb.name, [])}
