@@ -120,3 +120,10 @@ def test_a_headline_value_carries_its_interval_and_the_model_it_names():
               "chosen_on": "validation"}
     assert _value(record) == "**0.956** AUROC [0.951, 0.96], conv AE squared error (chosen on validation)"
     assert _value({"value": 18.34, "unit": "FD"}) == "**18.3** FD"
+
+
+def test_the_readme_notebook_table_lists_every_lesson_and_lab_in_order():
+    on_disk = sorted(p.name for p in (config.REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert [row[0] for row in readme_table.NOTEBOOKS] == on_disk
+    assert readme_table.seconds_name("02_vae_lab.ipynb") == "notebook_seconds_02_lab"
+    assert readme_table.seconds_name("02_vae.ipynb") == "notebook_seconds_02"
