@@ -71,7 +71,7 @@ def code_space_explorer(model, codes: torch.Tensor, labels, margin: float = 0.15
     The status line gives the distance to the nearest training code in units of the codes' typical
     spacing (``typical_spacing``): far above 1 means the point sits in a hole.
 
-    First used in notebook 01.
+    Notebook 01 uses it through ``local_code_space_explorer``, which judges holes with a local yardstick.
     """
     if _latent_dim(model) != 2:
         raise ArgumentError(f"model must have latent_dim == 2 for a code-space explorer, got {model.latent_dim}")
