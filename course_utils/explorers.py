@@ -71,7 +71,7 @@ def code_space_explorer(model, codes: torch.Tensor, labels, margin: float = 0.15
     The status line gives the distance to the nearest training code in units of the codes' typical
     spacing (``typical_spacing``): far above 1 means the point sits in a hole.
 
-    First used in notebook 01.
+    Notebook 01 uses it through ``local_code_space_explorer``, which judges holes with a local yardstick.
     """
     if _latent_dim(model) != 2:
         raise ArgumentError(f"model must have latent_dim == 2 for a code-space explorer, got {model.latent_dim}")
@@ -332,3 +332,82 @@ def threshold_explorer(scores, is_anomaly, images: torch.Tensor, worst: int = 6,
               "worst false alarms": Panel(false_alarms_panel, scale=3),
               "missed anomalies": Panel(missed_panel, scale=3)}
     return Explorer(sliders, panels, status=status)
+
+
+# ----------------------------------------------------------------------------- 01: a local yardstick for holes
+
+_EXACT = "donot_use_mm_for_euclid_dist"  # exact distances: a point on a code is at 0, not at 1e-4
+
+
+def nearest_other_distance(codes: torch.Tensor, chunk: int = 256) -> torch.Tensor:
+    """Distance from every code to its nearest *other* code: ``codes (N, D)`` -> ``(N,)``.
+
+    Exact, ``chunk`` rows of the ``(N, N)`` distance matrix at a time (pass a capped reference set: the cost
+    grows as ``N**2``). First used in notebook 01.
+    """
+    if not isinstance(codes, torch.Tensor) or codes.dim() != 2 or len(codes) < 2:
+        raise ArgumentError(f"codes must be a tensor (N, D) with N >= 2, got {getattr(codes, 'shape', type(codes))}")
+    chunk = check_int("chunk", chunk, low=1)
+    codes = codes.detach().float().cpu()
+    out = []
+    for start in range(0, len(codes), chunk):
+        d = torch.cdist(codes[start:start + chunk], codes, compute_mode=_EXACT)
+        rows = torch.arange(len(d))
+        d[rows, rows + start] = math.inf  # not its own neighbour
+        out.append(d.min(dim=1).values)
+    return torch.cat(out)
+
+
+def local_hole_ratio(points: torch.Tensor, codes: torch.Tensor, k: int = 10, chunk: int = 256,
+                     spacing: torch.Tensor | None = None) -> torch.Tensor:
+    """How far each point lies from the codes, in units of the spacing of the codes *near it*.
+
+    ``points (M, D)``, ``codes (N, D)`` -> ``(M,)``: the distance from a point to its nearest code, divided
+    by the mean nearest-other-code distance (``nearest_other_distance``) of the point's ``k`` nearest codes.
+    About 1 or below among the codes, dense or sparse alike; far above 1 (the course says > 3) in a hole.
+    ``spacing``: the codes' ``nearest_other_distance``, if already computed. First used in notebook 01.
+    """
+    if not isinstance(points, torch.Tensor) or points.dim() != 2 or not isinstance(codes, torch.Tensor) \
+            or codes.dim() != 2 or points.shape[1] != codes.shape[1]:
+        raise ArgumentError("points (M, D) and codes (N, D) must be 2-D tensors with the same D, got "
+                            f"{getattr(points, 'shape', type(points))} and {getattr(codes, 'shape', type(codes))}")
+    k = check_int("k", k, low=1, high=len(codes))
+    codes = codes.detach().float().cpu()
+    spacing = nearest_other_distance(codes, chunk) if spacing is None else spacing.detach().float().cpu()
+    out = []
+    for block in points.detach().float().cpu().split(check_int("chunk", chunk, low=1)):
+        d, idx = torch.cdist(block, codes, compute_mode=_EXACT).topk(k, dim=1, largest=False)
+        out.append(d[:, 0] / spacing[idx].mean(dim=1))
+    return torch.cat(out)
+
+
+def local_code_space_explorer(model, codes: torch.Tensor, labels, reference: int = 5000, k: int = 10,
+                              margin: float = 0.15, scale: int = 6) -> Explorer:
+    """``code_space_explorer`` whose status line judges holes with ``local_hole_ratio`` (a local yardstick).
+
+    ``codes (N, 2)`` and ``labels (N,)`` are drawn as in ``code_space_explorer``; the yardstick uses a fixed
+    random subset of ``reference`` codes and their ``k`` nearest neighbours, so a point inside a sparse
+    cluster is not called a hole because a dense cluster elsewhere sets the scale. First used in notebook 01.
+    """
+    explorer = code_space_explorer(model, codes, labels, margin=margin, scale=scale)
+    codes, labels = _check_codes_and_labels(codes, labels)
+    picks = torch.randperm(len(codes), generator=torch.Generator().manual_seed(0))[:check_int("reference", reference, low=k + 1)]
+    ref, ref_labels = codes[picks], labels[picks.numpy()]
+    spacing = nearest_other_distance(ref).numpy().astype(np.float64)
+    ref_np = ref.numpy().astype(np.float64)
+
+    def status(values):
+        # NumPy for one point against a few thousand codes: microseconds (see code_space_explorer).
+        squared = ((ref_np - np.array([values["z[0]"], values["z[1]"]])) ** 2).sum(axis=1)
+        near = np.argpartition(squared, k - 1)[:k]
+        nearest = int(near[squared[near].argmin()])
+        distance = math.sqrt(float(squared[nearest]))
+        local = float(spacing[near].mean())
+        ratio = distance / local if local > 0 else math.inf
+        verdict = "among the training codes" if ratio < 3 else "in a hole: no training code near it"
+        return (f"nearest training code: a {ref_labels[nearest]} at distance {distance:.3g} "
+                f"= {ratio:.1f} × the spacing of the codes near it ({verdict})")
+
+    explorer._status_text = status
+    explorer.redraw()
+    return explorer

@@ -75,9 +75,11 @@ def _train_step(rng):
     return [("_probe_train_step(xb, 7)", {"xb": xb})]
 
 
-def _interpolate(rng):
-    z0, z1 = _f32(rng.standard_normal(4)), _f32(rng.standard_normal(4))
-    return [(f"interpolate(a, b, {s})", {"a": z0, "b": z1}) for s in (7, 2, 3)]
+def _hole_ratio(rng):
+    codes, pts = _f64(rng.standard_normal((50, 2))), _f64(rng.standard_normal((6, 2)) * 2)
+    codes4, pts4 = _f64(rng.standard_normal((30, 4))), _f64(rng.standard_normal((5, 4)))
+    return [("my_hole_ratio(p, c, 5)", {"p": pts, "c": codes}), ("my_hole_ratio(p, c, 1)", {"p": pts, "c": codes}),
+            ("my_hole_ratio(p, c, 3)", {"p": pts4, "c": codes4})]
 
 
 # ---------------------------------------------------------------------------------------------------- 02
@@ -261,7 +263,7 @@ PROBES: dict[str, list[Probe]] = {
     "01_autoencoder.ipynb": [
         Probe("01-bce-tests", "my_bce_per_image", _bce),
         Probe("01-train-step-tests", "train_step", _train_step, rtol=1e-5, atol=1e-6, support=TRAIN_STEP_SUPPORT),
-        Probe("01-interpolate-tests", "interpolate", _interpolate, atol=1e-6)],
+        Probe("01-hole-ratio-tests", "my_hole_ratio", _hole_ratio, rtol=1e-6, atol=1e-9)],
     "02_vae.ipynb": [
         Probe("02-kl-two-gaussians-tests", "kl_two_gaussians", _kl, rtol=1e-7, atol=1e-9,
               extra_imports="from torch.distributions import Normal, kl_divergence\n"),

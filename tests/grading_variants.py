@@ -106,40 +106,63 @@ VARIANTS = {
 ''',
             },
         },
-        "01-interpolate": {
+        "01-hole-ratio": {
             "wrong": {
-                "excludes the end point (arange / steps)": '''def interpolate(z0, z1, steps):
-    t = (torch.arange(steps) / steps).unsqueeze(1)
-    return (1 - t) * z0 + t * z1
+                "each code counted as its own nearest neighbour (spacing 0)": '''def my_hole_ratio(points, codes, k):
+    spacing = torch.cdist(codes, codes).min(dim=1).values
+    d, idx = torch.cdist(points, codes).topk(k, dim=1, largest=False)
+    return d[:, 0] / spacing[idx].mean(dim=1)
 ''',
-                "ends swapped": '''def interpolate(z0, z1, steps):
-    t = torch.linspace(0, 1, steps).unsqueeze(1)
-    return t * z0 + (1 - t) * z1
+                "one global yardstick (the median spacing of all codes)": '''def my_hole_ratio(points, codes, k):
+    among = torch.cdist(codes, codes)
+    among.fill_diagonal_(float("inf"))
+    return torch.cdist(points, codes).min(dim=1).values / among.min(dim=1).values.median()
 ''',
-                "off by one: steps + 1 points": '''def interpolate(z0, z1, steps):
-    t = torch.linspace(0, 1, steps + 1).unsqueeze(1)
-    return (1 - t) * z0 + t * z1
+                "the k nearest codes' distances to the point instead of their spacing": '''def my_hole_ratio(points, codes, k):
+    d = torch.cdist(points, codes).topk(k, dim=1, largest=False).values
+    return d[:, 0] / d.mean(dim=1)
 ''',
-                "t not reshaped to a column (broadcasts wrongly)": '''def interpolate(z0, z1, steps):
-    t = torch.linspace(0, 1, steps)
-    return (1 - t) * z0 + t * z1
+                "squared distances": '''def my_hole_ratio(points, codes, k):
+    among = torch.cdist(codes, codes) ** 2
+    among.fill_diagonal_(float("inf"))
+    spacing = among.min(dim=1).values
+    d, idx = (torch.cdist(points, codes) ** 2).topk(k, dim=1, largest=False)
+    return d[:, 0] / spacing[idx].mean(dim=1)
+''',
+                "median instead of mean over the k codes": '''def my_hole_ratio(points, codes, k):
+    among = torch.cdist(codes, codes)
+    among.fill_diagonal_(float("inf"))
+    spacing = among.min(dim=1).values
+    d, idx = torch.cdist(points, codes).topk(k, dim=1, largest=False)
+    return d[:, 0] / spacing[idx].median(dim=1).values
 ''',
             },
             "right": {
-                "a loop over the points, stacked": '''def interpolate(z0, z1, steps):
-    points = []
-    for k in range(steps):
-        t = k / max(steps - 1, 1)
-        points.append(z0 + t * (z1 - z0))
-    return torch.stack(points)
+                "broadcast differences, argsort": '''def my_hole_ratio(points, codes, k):
+    to_codes = (points[:, None, :] - codes[None, :, :]).norm(dim=2)
+    among = (codes[:, None, :] - codes[None, :, :]).norm(dim=2)
+    among = among + torch.diag(torch.full((len(codes),), float("inf"), dtype=among.dtype))
+    spacing = among.min(dim=1).values
+    order = to_codes.argsort(dim=1)[:, :k]
+    return to_codes.gather(1, order[:, :1]).squeeze(1) / spacing[order].mean(dim=1)
 ''',
-                "torch.lerp with a column of weights": '''def interpolate(z0, z1, steps):
-    weights = torch.linspace(0.0, 1.0, steps).view(-1, 1)
-    return torch.lerp(z0.expand(steps, -1), z1.expand(steps, -1), weights)
+                "a loop over the points, the second-smallest distance as the spacing": '''def my_hole_ratio(points, codes, k):
+    spacing = torch.cdist(codes, codes).sort(dim=1).values[:, 1]
+    out = []
+    for p in points:
+        d = (codes - p).pow(2).sum(dim=1).sqrt()
+        near = d.argsort()[:k]
+        out.append(d[near[0]] / spacing[near].mean())
+    return torch.stack(out)
 ''',
-                "outer product of t and the direction": '''def interpolate(z0, z1, steps):
-    t = torch.linspace(0, 1, steps, dtype=z0.dtype)
-    return z0 + torch.outer(t, z1 - z0)
+                "NumPy, back to a tensor": '''def my_hole_ratio(points, codes, k):
+    p, c = points.numpy(), codes.numpy()
+    among = np.sqrt(((c[:, None] - c[None]) ** 2).sum(-1))
+    np.fill_diagonal(among, np.inf)
+    spacing = among.min(axis=1)
+    d = np.sqrt(((p[:, None] - c[None]) ** 2).sum(-1))
+    idx = np.argsort(d, axis=1)[:, :k]
+    return torch.as_tensor(d.min(axis=1) / spacing[idx].mean(axis=1))
 ''',
             },
         },
