@@ -125,7 +125,7 @@ _tables: list[VerdictTable] = []
 class verdicts:
     """``with verdicts("3. Results") as table:`` collect the block's claims and display one table at its end.
 
-    First used in notebook 06.
+    First used in notebook 02.
     """
 
     def __init__(self, title: str):
@@ -185,7 +185,7 @@ def judge(interval: Interval, margin: float = 0.0) -> str:
 def compare(text: str, interval: Interval, margin: float = 0.0, **measured) -> Verdict:
     """Claim that a difference (``interval``, oriented so the claim says "positive") exceeds ``margin``.
 
-    First used in notebook 05.
+    First used in notebook 02.
     """
     if not isinstance(text, str) or not text:
         raise ValueError("text must be the claim, as a non-empty string")
@@ -211,7 +211,7 @@ def compare_images(text: str, higher: Sequence[float], lower: Sequence[float], m
                    level: float = 0.95, seed: int = 0, **measured) -> Verdict:
     """Claim ``mean(higher) > mean(lower) (+ margin)`` from per-image values on the same test images.
 
-    Not called by a notebook yet; the lesson notebooks apply it.
+    First used in notebook 02.
     """
     interval = mean_difference_interval(higher, lower, level, seed=seed)
     return compare(text, interval, margin, **measured)

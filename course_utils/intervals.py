@@ -122,7 +122,7 @@ def bootstrap_interval(statistic: Callable[[np.ndarray], float], n_items: int, l
     number, e.g. ``lambda i: err_mse[i].mean() - err_bce[i].mean()`` for paired per-image errors, or the
     difference of two AUROCs on the same images. Both sides use the *same* resampled images (paired).
 
-    First used in notebook 06.
+    First used in notebook 02.
     """
     level = check_number("level", level, 0.5, 1.0)
     estimate = float(statistic(np.arange(n_items)))
