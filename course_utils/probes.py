@@ -96,6 +96,13 @@ def _log_normal(rng):
             ("log_normal_diag(z, m, v)", {"z": z[0, :2], "m": m[0, :2], "v": np.full((2, 4), 1.5)})]
 
 
+def _best_prior_variance(rng):
+    mu, lv = _f64(rng.standard_normal((40, 5)) * 0.8 + 0.3), _f64(rng.standard_normal((40, 5)) - 0.5)
+    return [("best_prior_variance(m, v)", {"m": mu, "v": lv}),
+            ("best_prior_variance(m, v)", {"m": mu[:1], "v": lv[:1]}),
+            ("best_prior_variance(m, v)", {"m": np.zeros((3, 2)), "v": np.zeros((3, 2))})]
+
+
 # ---------------------------------------------------------------------------------------------------- 03
 def _laplace(rng):
     x, xh = _f32(rng.random((4, 1, 28, 28))), _f32(rng.random((4, 1, 28, 28)))
@@ -268,6 +275,8 @@ PROBES: dict[str, list[Probe]] = {
         Probe("02-kl-two-gaussians-tests", "kl_two_gaussians", _kl, rtol=1e-7, atol=1e-9,
               extra_imports="from torch.distributions import Normal, kl_divergence\n"),
         Probe("02-log-normal-tests", "log_normal_diag", _log_normal, rtol=1e-7, atol=1e-9,
+              extra_imports="from torch.distributions import Normal, kl_divergence\n"),
+        Probe("02-best-prior-variance-tests", "best_prior_variance", _best_prior_variance, rtol=1e-7, atol=1e-9,
               extra_imports="from torch.distributions import Normal, kl_divergence\n")],
     "03_reconstruction_losses.ipynb": [
         Probe("03-laplace-nll-tests", "laplace_nll_per_image", _laplace),

@@ -230,6 +230,35 @@ VARIANTS = {
 ''',
             },
         },
+        "02-best-prior-variance": {
+            "wrong": {
+                "one variance per image, not averaged over the images": '''def best_prior_variance(mu, logvar):
+    return mu.pow(2) + logvar.exp()
+''',
+                "the means only, forgetting the encoder's variances": '''def best_prior_variance(mu, logvar):
+    return mu.pow(2).mean(0)
+''',
+                "the variance of the means instead of their second moment": '''def best_prior_variance(mu, logvar):
+    return mu.var(0, unbiased=False) + logvar.exp().mean(0)
+''',
+                "standard deviations instead of variances": '''def best_prior_variance(mu, logvar):
+    return (mu.pow(2) + logvar.exp()).mean(0).sqrt()
+''',
+                "the log-variance used as the variance": '''def best_prior_variance(mu, logvar):
+    return (mu.pow(2) + logvar).mean(0)
+''',
+            },
+            "right": {
+                "sum over images divided by their number": '''def best_prior_variance(mu, logvar):
+    n = mu.shape[0]
+    return (mu * mu).sum(dim=0) / n + torch.exp(logvar).sum(dim=0) / n
+''',
+                "torch.mean of the second moment": '''def best_prior_variance(mu, logvar):
+    second_moment = mu**2 + torch.exp(logvar)      # E[z_j^2] under each q(z|x_n)
+    return torch.mean(second_moment, dim=0)
+''',
+            },
+        },
     },
     # ------------------------------------------------------------------------------------------------------------
     "03_reconstruction_losses.ipynb": {
