@@ -153,7 +153,7 @@ def classifier_fid(images_a: torch.Tensor, images_b: torch.Tensor, classifier: M
     ``classifier`` defaults to ``mnist_classifier()`` (the cached course instrument). The value depends on
     the set sizes (small sets read higher), so only compare numbers computed with the same N.
 
-    First used in notebook 03.
+    First used in notebook 05 (notebook 03 calls it through ``classifier_fd``).
     """
     classifier = classifier if classifier is not None else mnist_classifier(progress=False)
     return frechet_distance(classifier_features(images_a, classifier), classifier_features(images_b, classifier))
