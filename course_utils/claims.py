@@ -245,3 +245,27 @@ def mean_spread(values: Sequence[float]) -> tuple[float, float]:
     if not values or not all(math.isfinite(v) for v in values):
         raise ValueError(f"values must be a non-empty list of finite numbers, got {values}")
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def compare_seeds_two_sided(measure: str, name_a: str, a: Sequence[float], name_b: str, b: Sequence[float],
+                            level: float = 0.95, **measured) -> Verdict:
+    """Which of two models is higher on ``measure``, read from one value per seed on each side, paired by seed.
+
+    For a comparison whose direction the text does not predict: the paired interval of ``mean(a - b)``
+    decides. If it lies above 0 the recorded claim is "``measure``: ``name_a`` is higher than ``name_b``", if
+    below 0 "... lower than ...", and either holds; if it contains 0 the verdict is inconclusive ("cannot be
+    told apart"). Never contradicted, since nothing was claimed in advance. ``a``, ``b``: one value per seed
+    (the same seeds in the same order). Returns the ``Verdict`` (its ``.verdict`` and ``.text`` say which).
+
+    First used in notebook 03.
+    """
+    interval = paired_interval(a, b, level)
+    means = {"mean_" + name_a: statistics.fmean(float(v) for v in a),
+             "mean_" + name_b: statistics.fmean(float(v) for v in b)}
+    if interval.low > 0:
+        text, verdict = f"{measure}: {name_a} is higher than {name_b}", HOLDS
+    elif interval.high < 0:
+        text, verdict = f"{measure}: {name_a} is lower than {name_b}", HOLDS
+    else:
+        text, verdict = f"{measure}: {name_a} and {name_b} cannot be told apart at this budget", INCONCLUSIVE
+    return _record(Verdict(text, verdict, interval, 0.0, {**means, **measured}))

@@ -414,3 +414,72 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_images(x)
         return self.net(x.reshape(len(x), *IMAGE_SHAPE)).squeeze(1)
+
+
+class TanhVAE(nn.Module):
+    """A VAE written as common tutorials write it: pixels in [-1, 1] and a decoder that ends in ``tanh``.
+
+    784 -> 400 -> (mu, logvar) of size 20; 20 -> 400 -> 784 -> tanh. The layers ``fc1, fc21, fc22, fc3, fc4`` are
+    created in the same order and with the same sizes as ``MLPVAE``'s, so after the same ``torch.manual_seed``
+    both start from the same initial weights. ``encode``: ``(B, 1, 28, 28)`` in [-1, 1] -> ``mu, logvar``
+    ``(B, latent_dim)``; ``decode``: ``(B, latent_dim)`` -> ``(B, 1, 28, 28)`` in (-1, 1); ``forward`` returns
+    ``(reconstruction, mu, logvar)``. Wrap it in ``UnitPixelView`` to measure it in [0, 1] pixel space.
+
+    First used in notebook 03.
+    """
+
+    def __init__(self, latent_dim: int = 20, hidden: int = 400):
+        super().__init__()
+        self.latent_dim = _check_dim("latent_dim", latent_dim)
+        _check_dim("hidden", hidden)
+        self.fc1 = nn.Linear(IMAGE_PIXELS, hidden)
+        self.fc21 = nn.Linear(hidden, latent_dim)    # mean
+        self.fc22 = nn.Linear(hidden, latent_dim)    # log variance
+        self.fc3 = nn.Linear(latent_dim, hidden)
+        self.fc4 = nn.Linear(hidden, IMAGE_PIXELS)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = torch.relu(self.fc1(x.flatten(1)))
+        return self.fc21(h), self.fc22(h)
+
+    def pre_tanh(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's output before ``tanh``, ``(B, 1, 28, 28)``."""
+        _check_codes(z, self.latent_dim)
+        return self.fc4(torch.relu(self.fc3(z))).view(-1, *IMAGE_SHAPE)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.pre_tanh(z))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        return self.decode(z), mu, logvar
+
+
+class UnitPixelView(nn.Module):
+    """A ``TanhVAE`` seen from [0, 1] pixel space, with the interface of the course's VAEs.
+
+    ``encode(x)`` takes ``(B, 1, 28, 28)`` in [0, 1] and feeds ``2x - 1``; since ``(tanh(a) + 1) / 2 =
+    sigmoid(2a)``, ``decode_logits(z)`` returns the [0, 1] logits ``2a`` and ``decode(z)`` the pixels in (0, 1);
+    ``sample(n, generator)`` draws ``z ~ N(0, I)`` on the CPU exactly as ``MLPVAE.sample`` does.
+
+    First used in notebook 03.
+    """
+
+    def __init__(self, net: TanhVAE):
+        super().__init__()
+        self.net, self.latent_dim = net, net.latent_dim
+
+    def encode(self, x01: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.net.encode(x01 * 2 - 1)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return 2 * self.net.pre_tanh(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return (self.net.decode(z) + 1) / 2
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        z = torch.randn(n, self.latent_dim, generator=generator)
+        return self.decode(z.to(next(self.parameters()).device))
