@@ -45,7 +45,7 @@ def linear_beta_loss(model: LinearVAE, x: torch.Tensor, beta: float, noise_var: 
     """``(D + β R, R)`` in nats per point for data ``x`` ``(B, k)``: Gaussian distortion with fixed variance
     ``noise_var`` (squared error / 2σ², constants dropped) plus β times the closed-form KL.
 
-    First used in notebook 04.
+    Called by ``fit_linear_vae`` (notebook 04).
     """
     x_hat, mu, logvar = model(x)
     distortion = (x - x_hat).pow(2).sum(1).mean() / (2 * noise_var)
