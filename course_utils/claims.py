@@ -125,7 +125,7 @@ _tables: list[VerdictTable] = []
 class verdicts:
     """``with verdicts("3. Results") as table:`` collect the block's claims and display one table at its end.
 
-    First used in notebook 06.
+    First used in notebook 05.
     """
 
     def __init__(self, title: str):
