@@ -142,7 +142,7 @@ def nearest_neighbour_distance(images: torch.Tensor, reference: torch.Tensor, ba
     memorisation check of notebook 05 (a generator that copies its training set scores ~0). Computed in
     chunks of ``batch_size`` queries, so the full ``N x M`` distance matrix is never held at once.
 
-    First used in notebook 05.
+    First used in notebook 07.
     """
     for name, t in (("images", images), ("reference", reference)):
         if not isinstance(t, torch.Tensor) or t.dim() < 2 or len(t) == 0:

@@ -194,7 +194,7 @@ def balanced_subset(
 
     ``images``: ``(N, ...)``; ``labels``: ``(N,)``. Returns ``(n, ...)`` and ``(n,)`` in the original order.
 
-    First used in notebook 05.
+    First used in notebook 07.
     """
     n = check_int("n", n, 1, len(labels))
     if n == len(labels):

@@ -184,6 +184,36 @@ def _frechet(rng):
             ("float(frechet_distance_diagonal(c, d, a, b))", ins)]
 
 
+GAN_STEP_SUPPORT = '''
+def _probe_gan_step(reals, zs, seed):
+    torch.manual_seed(int(seed))
+    G = nn.Sequential(nn.Linear(3, 5), nn.Tanh())
+    D = nn.Sequential(nn.Linear(5, 1), nn.Flatten(0))
+    opt_g, opt_d = torch.optim.Adam(G.parameters(), lr=0.01), torch.optim.Adam(D.parameters(), lr=0.01)
+    flags, before, d_step = [], [], opt_d.step
+
+    def watched(*args, **kwargs):   # 1.0 if, at D's step, d_loss has sent no gradient into G
+        flags.append(float(all(p.grad is None or not p.grad.any() or (b is not None and torch.equal(p.grad, b))
+                               for p, b in zip(G.parameters(), before))))
+        return d_step(*args, **kwargs)
+    opt_d.step = watched
+    losses = []
+    for real, z in zip(reals, zs):
+        before[:] = [None if p.grad is None else p.grad.clone() for p in G.parameters()]
+        out = gan_step(G, D, opt_g, opt_d, real, z)
+        if len(out) != 2 or not all(type(v) is float for v in out):
+            raise TypeError("return (d_loss, g_loss) as two Python floats")
+        losses += list(out)
+    params = [p.detach().double().flatten() for p in list(G.parameters()) + list(D.parameters())]
+    return torch.cat([torch.tensor(losses + flags, dtype=torch.float64)] + params)
+'''
+
+
+def _gan_step(rng):
+    reals, zs = _f32(rng.standard_normal((3, 6, 5))), _f32(rng.standard_normal((3, 4, 3)))
+    return [("_probe_gan_step(r, z, 5)", {"r": reals, "z": zs}), ("_probe_gan_step(r, z, 9)", {"r": reals[::-1].copy(), "z": zs})]
+
+
 # ---------------------------------------------------------------------------------------------------- 06
 UNCHANGED_SUPPORT = '''
 def _unchanged(fn, x, *args):
@@ -287,7 +317,8 @@ PROBES: dict[str, list[Probe]] = {
         Probe("04-mc-rate-tests", "mc_rate", _mc_rate, check=_check_mc_rate)],
     "05_gan.ipynb": [
         Probe("05-discriminator-loss-tests", "discriminator_loss", _disc, atol=1e-5, support=DISC_SUPPORT),
-        Probe("05-frechet-diagonal-tests", "frechet_distance_diagonal", _frechet, rtol=1e-6, atol=1e-9)],
+        Probe("05-frechet-diagonal-tests", "frechet_distance_diagonal", _frechet, rtol=1e-6, atol=1e-9),
+        Probe("05-gan-step-tests", "gan_step", _gan_step, rtol=1e-5, atol=1e-6, support=GAN_STEP_SUPPORT)],
     "06_noisy_data.ipynb": [
         Probe("06-salt-and-pepper-tests", "my_salt_and_pepper", _salt, check=_check_salt, support=UNCHANGED_SUPPORT),
         Probe("06-psnr-tests", "my_psnr", _psnr, atol=1e-3),

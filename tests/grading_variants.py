@@ -535,6 +535,119 @@ VARIANTS = {
 ''',
             },
         },
+        "05-gan-step": {
+            "wrong": {
+                "no detach (both optimisers cleared at the top)": '''def gan_step(G, D, opt_g, opt_d, real, z):
+    opt_g.zero_grad()
+    opt_d.zero_grad()
+    fake = G(z)
+    d_loss = (F.binary_cross_entropy_with_logits(D(real), torch.ones(len(real)))
+              + F.binary_cross_entropy_with_logits(D(fake), torch.zeros(len(z))))
+    d_loss.backward(retain_graph=True)
+    opt_d.step()
+    opt_d.zero_grad()
+    g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(len(z)))
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.item(), g_loss.item()
+''',
+                "wrong target label for the generator (fakes labelled 0)": '''def gan_step(G, D, opt_g, opt_d, real, z):
+    fake = G(z)
+    d_loss = (F.binary_cross_entropy_with_logits(D(real), torch.ones(len(real)))
+              + F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(z))))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.zeros(len(z)))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.item(), g_loss.item()
+''',
+                "steps the discriminator's optimiser in the generator step": '''def gan_step(G, D, opt_g, opt_d, real, z):
+    fake = G(z)
+    d_loss = (F.binary_cross_entropy_with_logits(D(real), torch.ones(len(real)))
+              + F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(z))))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(len(z)))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_d.step()
+    return d_loss.item(), g_loss.item()
+''',
+                "generator step before the discriminator step": '''def gan_step(G, D, opt_g, opt_d, real, z):
+    fake = G(z)
+    g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(len(z)))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    d_loss = (F.binary_cross_entropy_with_logits(D(real), torch.ones(len(real)))
+              + F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(z))))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    return d_loss.item(), g_loss.item()
+''',
+                "D's labels swapped (real 0, fake 1)": '''def gan_step(G, D, opt_g, opt_d, real, z):
+    fake = G(z)
+    d_loss = (F.binary_cross_entropy_with_logits(D(real), torch.zeros(len(real)))
+              + F.binary_cross_entropy_with_logits(D(fake.detach()), torch.ones(len(z))))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(len(z)))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.item(), g_loss.item()
+''',
+                "leaked gradient: zero_grad once at the top, D stepped last": '''def gan_step(G, D, opt_g, opt_d, real, z):
+    opt_g.zero_grad()
+    opt_d.zero_grad()
+    fake = G(z)
+    g_loss = F.binary_cross_entropy_with_logits(D(fake), torch.ones(len(z)))
+    g_loss.backward()
+    opt_g.step()
+    d_loss = (F.binary_cross_entropy_with_logits(D(real), torch.ones(len(real)))
+              + F.binary_cross_entropy_with_logits(D(fake.detach()), torch.zeros(len(z))))
+    d_loss.backward()
+    opt_d.step()
+    return d_loss.item(), g_loss.item()
+''',
+            },
+            "right": {
+                "softplus form, both optimisers cleared at the top": '''def gan_step(G, D, opt_g, opt_d, real, z):
+    opt_d.zero_grad()
+    opt_g.zero_grad()
+    fake = G(z)
+    d_loss = F.softplus(-D(real)).mean() + F.softplus(D(fake.detach())).mean()
+    d_loss.backward()
+    opt_d.step()
+    opt_g.zero_grad()
+    g_loss = F.softplus(-D(fake)).mean()
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.item(), g_loss.item()
+''',
+                "fakes drawn under no_grad for D, again for G": '''def gan_step(G, D, opt_g, opt_d, real, z):
+    with torch.no_grad():
+        fake = G(z)
+    d_loss = (F.binary_cross_entropy_with_logits(D(real), torch.ones_like(D(real)))
+              + F.binary_cross_entropy_with_logits(D(fake), torch.zeros(len(fake))))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    logits = D(G(z))
+    g_loss = F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return d_loss.item(), g_loss.item()
+''',
+            },
+        },
     },
     # ------------------------------------------------------------------------------------------------------------
     "06_noisy_data.ipynb": {
