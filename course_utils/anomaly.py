@@ -175,3 +175,37 @@ def auroc_draws(scores, is_anomaly, indices: np.ndarray) -> np.ndarray:
     if (n_anomaly == 0).any() or (n_normal == 0).any():
         raise ValueError("every row of indices must hold normal and anomalous items (stratify the resampling)")
     return ((ranks * ys).sum(1) - n_anomaly * (n_anomaly + 1) / 2) / (n_anomaly * n_normal)
+
+
+def mean_auroc_interval(runs, name: str, draws: np.ndarray, minus: str | None = None, level: float = 0.95):
+    """The mean AUROC of score ``name`` over several runs (or its difference with score ``minus``), with a
+    bootstrap interval over the scored images.
+
+    ``runs``: a sequence of ``(scores, is_anomaly)`` pairs, one per run (a normal digit, a seed), where
+    ``scores`` maps a score name to its ``(N,)`` scores and ``is_anomaly`` is ``(N,)``; every run scores the
+    same ``N`` images. ``draws``: ``(R, N)`` resampled image indices (``intervals.bootstrap_indices``,
+    stratified by digit), the same for every score, so a difference is paired image by image. The estimate is
+    the mean over runs of the plain AUROCs; the interval is the ``level`` quantile range of that mean over the
+    ``R`` resamples. Returns an ``intervals.Interval``.
+
+    First used in notebook 07.
+    """
+    from .intervals import Interval
+
+    runs = list(runs)
+    if not runs:
+        raise ValueError("runs must hold at least one (scores, is_anomaly) pair")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+
+    def mean_of(score: str) -> tuple[float, np.ndarray]:
+        estimate = float(np.mean([auroc(s[score], y) for s, y in runs]))
+        return estimate, np.mean([auroc_draws(s[score], y, draws) for s, y in runs], axis=0)
+
+    estimate, resampled = mean_of(name)
+    if minus is not None:
+        other, other_resampled = mean_of(minus)
+        estimate, resampled = estimate - other, resampled - other_resampled
+    low, high = np.quantile(resampled, [(1 - level) / 2, (1 + level) / 2])
+    n = int(np.asarray(draws).shape[1])
+    return Interval(estimate, float(low), float(high), level, f"bootstrap over {n} test images", n)
