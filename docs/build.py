@@ -185,8 +185,8 @@ def write_sources(nbs: list[Path]) -> None:
     story = readme.partition("\n## ")[0]
     landing = [_site_links(story.strip()), "",
                "## The notebooks", "", _site_links(_section(readme, "The notebooks")), "",
-               "## Explorers: sliders in every notebook", "",
-               _site_links(_section(readme, "Explorers: sliders in every notebook")), "",
+               "## Explorers: sliders in every lesson", "",
+               _site_links(_section(readme, "Explorers: sliders in every lesson")), "",
                "## Running the course", "", _site_links(_section(readme, "Two commands")), "",
                "```{toctree}", ":maxdepth: 1", ":caption: Notebooks", "", *[p.stem for p in nbs], "```", "",
                "```{toctree}", ":maxdepth: 1", ":caption: Teaching", "", "teachers", "```", ""]
@@ -197,7 +197,7 @@ def write_sources(nbs: list[Path]) -> None:
     teachers = ["# For teachers", "",
                 "## Slides", "",
                 ("One reveal.js deck per lesson, built from the notebooks' slideshow metadata "
-                 "(arrow keys to step, `s` for speaker notes, `f` for full screen):"), "", *decks, "",
+                 "(space to step through every slide and fragment, arrow keys to move between sections, `s` for speaker notes, `f` for full screen):"), "", *decks, "",
                 _site_links(_section(readme, "The course as a website and as slides")), "",
                 "## Homework and grading", "", _site_links(_section(readme, "Homework and grading")), ""]
     (SRC / "teachers.md").write_text("\n".join(teachers), encoding="utf-8")
