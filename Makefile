@@ -7,12 +7,13 @@ NB      ?=
 HOMEWORK_DIR ?= homework
 JUPYTER_TIMEOUT ?= 1800
 
-.PHONY: help setup lab test test-unit test-full test-grading test-site site slides figures homework grade bench bench-figures bench-publish bench-grading clean
+.PHONY: help setup lab test test-unit test-full test-grading test-site test-browser site slides figures homework grade bench bench-figures bench-publish bench-grading clean
 
 help:
 	@echo "make lab       set up .venv (first time only) and open JupyterLab on notebooks/"
 	@echo "make test      set up, then the fast suite: unit tests + every notebook (COURSE_FAST=1)"
 	@echo "make test-full   every notebook in full mode at COURSE_SEED=1 (\$$FULL_SEED), claims enforced, nothing tracked written"
+	@echo "make test-browser   every explorer in JupyterLab in headless Chromium: sliders render and react"
 	@echo "make test-grading   nbgrader on whole submissions: a class folder, and every exercise's wrong and right answers"
 	@echo "make site      the website from the committed notebooks, offline, in build/site/ (nothing executed)"
 	@echo "make slides    one reveal.js deck per lesson in build/slides/, from the slideshow metadata"
@@ -70,6 +71,11 @@ slides: $(STAMP)
 # Builds both once, then checks them in headless Chromium (tests/test_site.py); CI runs it after `make test`.
 test-site: $(STAMP)
 	$(PY) -m pytest -q -m site tests/test_site.py
+
+# Every notebook with an explorer, opened in JupyterLab in headless Chromium (tests/test_browser.py); about two
+# minutes, so outside the fast suite's 300 s; CI runs it after `make test`.
+test-browser: $(STAMP)
+	COURSE_FAST=1 $(PY) -m pytest -q -m browser tests/test_browser.py
 
 test-unit: $(STAMP)
 	COURSE_FAST=1 $(PY) -m pytest -q tests

@@ -5,7 +5,8 @@ Also session-wide settings for `make test` (unit tests and notebooks in one pyte
 * Fast mode keeps its checkpoints in one temporary folder for the whole session (``COURSE_CACHE``), so a
   model that several notebooks train with the same settings (the digit classifier, for one) is trained once,
   and the browser test's kernels load what the notebooks' kernels trained. Kernels inherit this environment.
-* The browser test runs last, after the notebooks have filled that cache.
+* The browser test (JupyterLab in headless Chromium, about two minutes) runs only when asked for: `make
+  test-browser` (``-m browser``), which CI runs after `make test`. Its kernels run the notebooks in fast mode.
 """
 
 import os
@@ -43,6 +44,12 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="grades many submissions; run with `make test-grading` (-m grading)")
         for item in items:
             if item.get_closest_marker("grading"):
+                item.add_marker(skip)
+    # JupyterLab in headless Chromium, every explorer: `make test-browser` (-m browser), run by CI.
+    if "browser" not in (config.getoption("markexpr") or ""):
+        skip = pytest.mark.skip(reason="drives JupyterLab in Chromium; run with `make test-browser` (-m browser)")
+        for item in items:
+            if item.get_closest_marker("browser"):
                 item.add_marker(skip)
     # The site and slides builds and their browser checks: `make test-site` (-m site), run by CI.
     if "site" not in (config.getoption("markexpr") or ""):

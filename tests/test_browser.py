@@ -14,10 +14,10 @@ server and one browser for the whole module) and, for each notebook that builds 
   with the mouse and checks again.
 
 Everything the server and the browser write stays in one temporary folder; the server is shut down even
-when a test fails, and a failing case saves a screenshot and the server log and prints their paths. Run
-after the notebooks in `make test` (see conftest.py), the kernels load the models those runs trained.
+when a test fails, and a failing case saves a screenshot and the server log and prints their paths. The
+kernels run in fast mode (a few seconds of training per notebook).
 
-Select it with ``pytest -m browser``. Without Chromium or Python ``playwright`` it is skipped with the
+Select it with ``make test-browser`` (``pytest -m browser``); `make test` skips it to stay within its budget. Without Chromium or Python ``playwright`` it is skipped with the
 reason, except when ``CI=true``: then it fails, because CI must run it.
 """
 
