@@ -75,7 +75,14 @@ def notebook_table(runs: dict[str, dict]) -> str:
         number = f"{file[:2]} lab" if lab else file[:2]
         picture = "" if lab else f'<img src="figures/{figure}" width="260">'
         rows.append(f"| {number} | [{title}](notebooks/{file}) | {learn} | {times} | {picture} |")
-    return "\n".join(rows)
+    instrument = [f"{r['instrument_seconds']['value']:.0f} s ({LABELS[k]})" for k, r in runs.items()
+                  if "instrument_seconds" in r]
+    note = ("\n\nEach time is one full run from an empty checkpoint cache for the notebook's own models, the notebooks "
+            "run in order, so a lab loads its lesson's models and 02 loads 01's autoencoder.")
+    if instrument:
+        note += (" Before them the digit classifier that every notebook uses as its measuring instrument is "
+                 f"trained once for the whole course: {', '.join(instrument)}, not counted in any notebook.")
+    return "\n".join(rows) + note
 
 
 def _value(record: dict) -> str:
