@@ -93,6 +93,7 @@ def test_generation_writes_student_versions_without_solutions(student_versions):
         assert "Model answer" not in text and "Rubric" not in text, path.name
 
 
+@pytest.mark.grading   # a whole nbgrader run of notebook 01's student version (about 50 s): in `make test-grading`
 def test_student_version_fails_exactly_at_graded_tests_and_scores_zero(student_versions, tmp_path):
     student = nbformat.read(next(p for p in student_versions if p.name == GRADED_NOTEBOOK.name), as_version=4)
     # A student "fixes" the first test cell; grading must restore it from the instructor version.
