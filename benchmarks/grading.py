@@ -13,6 +13,7 @@ Prints one JSON line (``seconds_per_notebook``, ``notebooks``, ``shards_match``)
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 import tempfile
@@ -21,11 +22,20 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # grading_variants is a test helper, not part of the installed package
+from course_utils import classrun, gradebook, homework
 
-from course_utils import classrun, gradebook, homework  # noqa: E402
-from grading_variants import VARIANTS  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_variants() -> dict:
+    # grading_variants is a test helper, not part of the installed package: loaded from its file, sys.path untouched.
+    spec = importlib.util.spec_from_file_location("grading_variants", ROOT / "tests" / "grading_variants.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.VARIANTS
+
+
+VARIANTS = _load_variants()
 
 
 def synthetic_class(folder: Path, students: int) -> int:

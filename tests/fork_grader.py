@@ -19,6 +19,7 @@ import os
 import signal
 import sys
 import traceback
+from pathlib import Path
 
 VARIANT_SECONDS = 300  # a variant that never ends fails instead of hanging the test
 
@@ -59,7 +60,7 @@ def _try_variant(shell, source: str, test: str) -> str:
 def main(job_path: str, result_path: str) -> int:
     from IPython.core.interactiveshell import InteractiveShell
 
-    job = json.loads(open(job_path).read())
+    job = json.loads(Path(job_path).read_text())
     variants = {int(k): v for k, v in job["variants"].items()}
     tests = {int(k): int(v) for k, v in job["tests"].items()}
     shell = InteractiveShell.instance()
@@ -71,8 +72,7 @@ def main(job_path: str, result_path: str) -> int:
         if source is not None and (error := _run(shell, source)) is not None:
             failed_cell = {"index": index, "error": error}
             break
-    with open(result_path, "w") as out:
-        json.dump({"results": results, "failed_cell": failed_cell}, out)
+    Path(result_path).write_text(json.dumps({"results": results, "failed_cell": failed_cell}))
     return 0
 
 

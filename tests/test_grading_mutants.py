@@ -73,13 +73,11 @@ def test_wrong_answers_fail_the_test_cell_and_correct_variants_pass_it(name, tmp
     instructor = nbformat.read(NOTEBOOKS[name], as_version=4)
     graded = exercises(instructor)
     cells = [c.source if c.cell_type == "code" else None for c in instructor.cells]
-    variants, kinds = {}, {}
-    for ex, v in VARIANTS[name].items():
-        index = graded[ex][0]
-        variants[index] = [[f"{kind}: {label}", src] for kind in ("wrong", "right") for label, src in v.get(kind, {}).items()]
-        kinds[index] = ex
-    tests = {index: next(i for i, c in enumerate(instructor.cells) if c.metadata.get("nbgrader", {}).get("grade_id")
-                         == graded[ex][1]) for index, ex in kinds.items()}
+    cell_of = {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(instructor.cells)}
+    exercise_at = {graded[ex][0]: ex for ex in VARIANTS[name]}       # solution cell index -> exercise
+    variants = {index: [[f"{kind}: {label}", src] for kind in ("wrong", "right")
+                        for label, src in VARIANTS[name][ex].get(kind, {}).items()] for index, ex in exercise_at.items()}
+    tests = {index: cell_of[graded[ex][1]] for index, ex in exercise_at.items()}
     job, result = tmp_path / "job.json", tmp_path / "result.json"
     job.write_text(json.dumps({"cells": cells, "variants": variants, "tests": tests}))
     env = {**os.environ, "COURSE_FAST": "1", "MPLBACKEND": "Agg"}
@@ -89,7 +87,7 @@ def test_wrong_answers_fail_the_test_cell_and_correct_variants_pass_it(name, tmp
     report = json.loads(result.read_text())
     assert report["failed_cell"] is None, f"the instructor notebook failed: {report['failed_cell']}"
     failures = []
-    for index, ex in kinds.items():
+    for index, ex in exercise_at.items():
         assert str(index) in report["results"], f"{ex}: never reached"
         for label, verdict in report["results"][str(index)].items():
             if label.startswith("wrong") and verdict == "passed":
