@@ -57,7 +57,8 @@ def fit_linear_vae(x: torch.Tensor, beta: float, noise_var: float, steps: int, s
                    lr: float = 1e-2) -> LinearVAE:
     """Train a ``LinearVAE`` full-batch with Adam on ``x`` ``(N, k)`` for ``steps`` steps; seeded, returned in eval mode.
 
-    Raises ``AssertionError`` if the loss is not finite or did not fall (a few seconds per call, not cached).
+    Cached like every model of the course (``cache.load_or_run``): a rerun with the same data and settings
+    loads the weights. Raises ``AssertionError`` if the loss is not finite or did not fall.
 
     First used in notebook 04.
     """
@@ -65,15 +66,21 @@ def fit_linear_vae(x: torch.Tensor, beta: float, noise_var: float, steps: int, s
     steps = check_int("steps", steps, low=1)
     torch.manual_seed(seed)
     model = LinearVAE(x.shape[1])
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    first = None
-    for _ in range(steps):
-        loss, _ = linear_beta_loss(model, x, beta, noise_var)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        first = loss.item() if first is None else first
-    assert math.isfinite(loss.item()) and loss.item() < first, f"β={beta}: the linear VAE did not train"
+
+    def run() -> dict:
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        losses = []
+        for _ in range(steps):
+            loss, _ = linear_beta_loss(model, x, beta, noise_var)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert math.isfinite(losses[-1]) and losses[-1] < losses[0], f"β={beta}: the linear VAE did not train"
+        return {"loss": [losses[0], losses[-1]]}
+
+    load_or_run("04_linear_vae", model, run, describe_run=False, data=x, beta=beta, noise_var=noise_var,
+                steps=steps, seed=seed, lr=lr)
     return model.eval()
 
 

