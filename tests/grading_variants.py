@@ -298,7 +298,7 @@ VARIANTS = {
         },
         "03-best-sigma": {
             "wrong": {
-                'the mean of per-image RMS values, not one sigma for all pixels': '''def best_sigma(x_hat, x):
+                "the mean of per-image RMS values, not one sigma for all pixels": '''def best_sigma(x_hat, x):
     return (x - x_hat).pow(2).flatten(1).mean(1).sqrt().mean().item()
 ''',
                 "returns the variance (MSE), not sigma": '''def best_sigma(x_hat, x):
@@ -761,6 +761,89 @@ VARIANTS = {
 ''',
             },
         },
+        "06-denoising-step": {
+            "wrong": {
+                "noisy target (the VAE of Section 2, not a denoiser)": '''def denoising_step(model, optimizer, clean, corrupt):
+    noisy = corrupt(clean)
+    loss = nn.functional.binary_cross_entropy_with_logits(model(noisy), noisy, reduction="sum") / len(clean)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''',
+                "clean input (never corrupts: a plain autoencoder)": '''def denoising_step(model, optimizer, clean, corrupt):
+    loss = nn.functional.binary_cross_entropy_with_logits(model(clean), clean, reduction="sum") / len(clean)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''',
+                "forgets zero_grad (gradients accumulate)": '''def denoising_step(model, optimizer, clean, corrupt):
+    loss = nn.functional.binary_cross_entropy_with_logits(model(corrupt(clean)), clean, reduction="sum") / len(clean)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''',
+                "mean over pixels instead of nats per image": '''def denoising_step(model, optimizer, clean, corrupt):
+    loss = nn.functional.binary_cross_entropy_with_logits(model(corrupt(clean)), clean)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''',
+                "corrupts the batch in place": '''def denoising_step(model, optimizer, clean, corrupt):
+    target = clean
+    clean.copy_(corrupt(clean))
+    loss = nn.functional.binary_cross_entropy_with_logits(model(clean), target, reduction="sum") / len(clean)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''',
+                "draws the noise twice (shows it, then trains on another copy)": '''def denoising_step(model, optimizer, clean, corrupt):
+    preview = corrupt(clean)
+    loss = nn.functional.binary_cross_entropy_with_logits(model(corrupt(clean)), clean, reduction="sum") / len(clean)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''',
+                "returns the loss tensor": '''def denoising_step(model, optimizer, clean, corrupt):
+    loss = nn.functional.binary_cross_entropy_with_logits(model(corrupt(clean)), clean, reduction="sum") / len(clean)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+''',
+                "calls the course's AEObjective": '''def denoising_step(model, optimizer, clean, corrupt):
+    loss = AEObjective("bce", corruption=corrupt)(model, (clean,))
+    loss = loss[0] if isinstance(loss, tuple) else loss
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+''',
+            },
+            "right": {
+                "logsigmoid written out, summed per image": '''def denoising_step(model, optimizer, clean, corrupt):
+    logits = model(corrupt(clean))
+    per_pixel = -(clean * torch.nn.functional.logsigmoid(logits) + (1 - clean) * torch.nn.functional.logsigmoid(-logits))
+    loss = per_pixel.flatten(1).sum(1).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return float(loss)
+''',
+                "zero_grad after the step, loss module with reduction none": '''def denoising_step(model, optimizer, clean, corrupt):
+    criterion = nn.BCEWithLogitsLoss(reduction="none")
+    loss = criterion(model(corrupt(clean)), clean).sum(dim=(1, 2, 3)).mean()
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item()
+''',
+            },
+        },
     },
     # ------------------------------------------------------------------------------------------------------------
     "07_anomaly_detection.ipynb": {
@@ -816,7 +899,7 @@ VARIANTS = {
         },
         "07-detection-rate": {
             "wrong": {
-                'strict > at the observed thresholds (misses an anomaly at the lowest score)': '''def detection_rate_at(normal_scores, anomaly_scores, max_false_alarm=0.05):
+                "strict > at the observed thresholds (misses an anomaly at the lowest score)": '''def detection_rate_at(normal_scores, anomaly_scores, max_false_alarm=0.05):
     thresholds = torch.cat([normal_scores, anomaly_scores]).unique()[:, None]
     false_alarm = (normal_scores[None, :] > thresholds).double().mean(1)
     detected = (anomaly_scores[None, :] > thresholds).double().mean(1)

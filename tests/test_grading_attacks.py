@@ -1,6 +1,6 @@
 """Tampering submissions against the trusted grader: nothing earned for what was not solved, flagged, and no harm.
 
-A class is graded on notebook 06 (three exercises: ``my_salt_and_pepper``, ``my_psnr``, ``my_unmix``). The
+A class is graded on notebook 06 (four autograded exercises: ``my_salt_and_pepper``, ``my_psnr``, ``my_unmix``, ``denoising_step``). The
 honest students hand in the instructor's solutions; each cheat hands in one attack in place of ``my_psnr``
 (the correct answer is never written). Every attack seen against the old in-kernel grader is here: replaced
 comparisons, ``forbid`` bypassed, IPython hooks, a float subclass, the reference read from disk or from the
@@ -107,7 +107,7 @@ def test_every_attack_earns_nothing_for_the_unsolved_exercise_and_is_flagged(gra
             problems.append(f"{student}: earned {r['points']} ({r['reason']})")
         if not r["flags"] and "write this one yourself" not in r["reason"]:
             problems.append(f"{student}: not flagged ({r['reason']})")
-        for other in ("06-salt-and-pepper", "06-unmix"):
+        for other in ("06-salt-and-pepper", "06-unmix", "06-denoising-step"):
             if _row(rows, student, other)["points"] != _row(rows, student, other)["max_points"]:
                 problems.append(f"{student}: lost the points of {other}, which it solved")
     assert not problems, "\n".join(problems)
@@ -133,7 +133,7 @@ def test_a_dead_process_and_an_endless_call_zero_only_what_they_prevented(graded
     assert dead["points"] == "0" and "died" in dead["reason"], dead
     assert endless["points"] == "0" and "25 s" in endless["reason"], endless
     for student in ("os-exit", "never-ends"):
-        for solved in ("06-salt-and-pepper", "06-psnr"):
+        for solved in ("06-salt-and-pepper", "06-psnr", "06-denoising-step"):
             r = _row(rows, student, solved)
             assert r["points"] == r["max_points"], f"{student} lost {solved}: {r['reason']}"
 
