@@ -272,6 +272,33 @@ def _unmix(rng):
                     ("_unchanged(my_unmix, x, 0.2)", {"x": clean})]
 
 
+DENOISING_STEP_SUPPORT = '''
+def _probe_denoising_step(xb, seed):
+    torch.manual_seed(int(seed))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.ReLU(), nn.Linear(16, 784), nn.Unflatten(1, (1, 28, 28)))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    gen, calls = torch.Generator().manual_seed(int(seed) + 1), []
+
+    def corrupt(x):
+        calls.append(1)
+        hit = torch.rand(x.shape, generator=gen) < 0.25
+        salt = (torch.rand(x.shape, generator=gen) < 0.5).to(x.dtype)
+        return torch.where(hit, salt, x)
+
+    before = xb.clone()
+    losses = [denoising_step(model, opt, xb, corrupt) for _ in range(3)]
+    if not all(type(v) is float for v in losses):
+        raise TypeError("return the loss as a Python float (loss.item())")
+    facts = losses + [float(len(calls)), float(torch.equal(xb, before))]
+    return torch.cat([torch.tensor(facts, dtype=torch.float64)] + [p.detach().double().flatten() for p in model.parameters()])
+'''
+
+
+def _denoising_step(rng):
+    xb = _f32(rng.random((10, 1, 28, 28)) > 0.7) * _f32(rng.random((10, 1, 28, 28)))
+    return [("_probe_denoising_step(xb, 5)", {"xb": xb})]
+
+
 # ---------------------------------------------------------------------------------------------------- 07
 def _scores(rng):
     normal = _f64(np.round(rng.standard_normal(40), 1))
@@ -322,7 +349,9 @@ PROBES: dict[str, list[Probe]] = {
     "06_noisy_data.ipynb": [
         Probe("06-salt-and-pepper-tests", "my_salt_and_pepper", _salt, check=_check_salt, support=UNCHANGED_SUPPORT),
         Probe("06-psnr-tests", "my_psnr", _psnr, atol=1e-3),
-        Probe("06-unmix-tests", "my_unmix", _unmix, atol=1e-5, support=UNCHANGED_SUPPORT)],
+        Probe("06-unmix-tests", "my_unmix", _unmix, atol=1e-5, support=UNCHANGED_SUPPORT),
+        Probe("06-denoising-step-tests", "denoising_step", _denoising_step, rtol=1e-5, atol=1e-6,
+              support=DENOISING_STEP_SUPPORT)],
     "07_anomaly_detection.ipynb": [
         Probe("07-auroc-by-counting-tests", "auroc_by_counting", _auroc, atol=1e-9),
         Probe("07-detection-rate-tests", "detection_rate_at", _detection, atol=1e-9)],
