@@ -3,7 +3,8 @@
 A lesson (``NN_topic.ipynb``) is what a teacher finishes in one 75–90-minute class; its lab
 (``NN_topic_lab.ipynb``) holds the deep dives. What is checked here is what can be checked without running
 them: prose words a student reads, code cell length, slide count, a lab beside every lesson, and that no
-notebook points at documents its reader does not have. The time budgets are measured by ``make bench``.
+notebook points at documents its reader does not have, and that full mode evaluates a fixed-size test sample
+(so a notebook takes as long on full MNIST). The time budgets are measured by ``make bench``.
 """
 
 import json
@@ -92,3 +93,58 @@ def test_code_cells_are_short(path):
 def test_no_reference_to_documents_the_reader_lacks(path):
     hits = [(i, m.group(0)) for i, c in enumerate(cells(path)) for m in FOREIGN.finditer(text(c))]
     assert not hits, f"{path.name}: {hits[:8]}"
+
+
+# The full-mode contract: every evaluation reads a fixed-size test sample, so a notebook takes as long on the
+# full 60,000/10,000 MNIST as on the offline 4,000/1,000 digits (the warm budget of 30 s held on both).
+MAX_TEST_IMAGES = 1000
+TEST_SPLIT = re.compile(r"^\s*(?P<target>[\w, ]+?)\s*=\s*load_(?:mnist|dataset|fashion_mnist)\((?P<args>.*train=False.*)$",
+                        re.M)
+# Notebooks that read the whole test split on purpose, and why.
+WHOLE_TEST_SPLIT = {
+    "02_vae": "the headline test -ELBO is the whole test split's, as in the literature (one cheap pass)",
+    "02_vae_lab": "it reproduces the lesson's whole-split test -ELBO row",
+}
+
+
+def full_mode_limit(args: str, source: str) -> int | None:
+    """The number of test images a ``load_mnist(train=False, ...)`` call keeps in full mode (None: all)."""
+    match = re.search(r"limit=(pick\(\s*(\w+)|len\(|\w+)", args)
+    if match is None:
+        return None
+    value = match.group(1)
+    if value.startswith("len("):
+        return 0  # as many as another (capped) set
+    if match.group(2) is not None:
+        value = match.group(2)
+    if not value.isdigit():  # a name: its definition in the notebook, a number or pick(number, ...)
+        defined = re.search(rf"^{value}\s*=\s*(?:pick\(\s*)?(\w+)", source, re.M)
+        value = defined.group(1) if defined else "None"
+    return int(value) if value.isdigit() else None
+
+
+def test_full_mode_limit_reads_the_full_value():
+    source = "N_TEST = pick(1000, fast=300)\nN_ALL = pick(None, fast=5)\n"
+    assert full_mode_limit("train=False, limit=pick(1000, 500)", "") == 1000
+    assert full_mode_limit("train=False, limit=N_TEST", source) == 1000
+    assert full_mode_limit("train=False, limit=N_ALL", source) is None
+    assert full_mode_limit("train=False, limit=pick(None, 500)", "") is None
+    assert full_mode_limit("train=False", "") is None
+
+
+@pytest.mark.parametrize("path", ALL, ids=[p.name for p in ALL])
+def test_full_mode_evaluates_a_fixed_size_test_sample(path):
+    if path.stem in WHOLE_TEST_SPLIT:
+        pytest.skip(WHOLE_TEST_SPLIT[path.stem])
+    source = "\n".join(text(c) for c in cells(path) if c["cell_type"] == "code")
+    loads = list(TEST_SPLIT.finditer(source))
+    assert loads, f"{path.name}: no test split loaded"
+    for load in loads:
+        sliced = re.search(r"\)\[0\]\[:(\d+)\]", load["args"])  # load_mnist(...)[0][:1000]
+        kept = int(sliced.group(1)) if sliced else full_mode_limit(load["args"], source)
+        if kept is None:  # the whole split, allowed only when a fixed-size balanced subset is drawn from it
+            images = load["target"].split(",")[0].strip()
+            assert re.search(rf"balanced_subset\({images}\b", source), \
+                f"{path.name}: `{load.group(0)}` keeps the whole test split in full mode"
+        else:
+            assert kept <= MAX_TEST_IMAGES, f"{path.name}: `{load.group(0)}` keeps {kept} test images"
